@@ -1,0 +1,147 @@
+import { decodeCanonical, encode } from './cbor.js'
+import { expectArray, expectBytes, expectJson, expectString, expectUint } from './check.js'
+import { DecodeError } from './errors.js'
+import { HASH_BYTES, merkleRoot, sha256 } from './hash.js'
+import { NAME_RE, decodeTx, type Tx } from './tx.js'
+
+/**
+ * Blocks. Height equals the PBFT sequence number; block 0 is genesis. The header is hashed;
+ * the body carries the transactions as their exact encodings and one result per transaction.
+ *
+ * What signatures cover: the PBFT commit certificate of block h signs its batch digest,
+ * which includes `parent` = hash(header h-1). So the certificate of block h+1 covers header h
+ * and with it h's state root (see docs/design.md).
+ */
+export interface BlockHeader {
+  chainId: string
+  height: number
+  prevHash: Uint8Array
+  /** Milliseconds since the epoch, chosen by the primary and bounded by the backups. */
+  time: number
+  txRoot: Uint8Array
+  resultsRoot: Uint8Array
+  /** World-state root after executing this block. */
+  stateRoot: Uint8Array
+  view: number
+  /** Digest the PBFT commit certificate signs (genesis: the genesis file's hash). */
+  batchDigest: Uint8Array
+  proposer: number
+  validatorsHash: Uint8Array
+}
+
+/** One state change: value is the canonical CBOR of a JSON value, or null for a delete. */
+export interface StateWrite {
+  instance: string
+  key: string
+  value: Uint8Array | null
+}
+
+/** A transaction's deterministic outcome. code 0 = ok; a failed transaction has no writes. */
+export interface TxResult {
+  code: number
+  error: string | null
+  /** Method's return value (JSON) or null. */
+  ret: unknown
+  writes: StateWrite[]
+}
+
+export interface Block {
+  header: BlockHeader
+  txs: Tx[]
+  results: TxResult[]
+}
+
+export const MAX_BLOCK_BYTES = 16 * 1024 * 1024
+export const MAX_KEY_LENGTH = 256
+
+function headerFields(h: BlockHeader): unknown[] {
+  return ['vigil/header/1', h.chainId, h.height, h.prevHash, h.time, h.txRoot, h.resultsRoot, h.stateRoot, h.view, h.batchDigest, h.proposer, h.validatorsHash]
+}
+
+export function encodeHeader(h: BlockHeader): Uint8Array {
+  return encode(headerFields(h))
+}
+
+export function headerHash(h: BlockHeader): Uint8Array {
+  return sha256(encodeHeader(h))
+}
+
+export function decodeHeaderFields(v: unknown, what = 'header'): BlockHeader {
+  const f = expectArray(v, what, 12)
+  if (f[0] !== 'vigil/header/1') throw new DecodeError(`${what}: unknown header version`)
+  return {
+    chainId: expectString(f[1], `${what}.chainId`, 64),
+    height: expectUint(f[2], `${what}.height`),
+    prevHash: expectBytes(f[3], `${what}.prevHash`, HASH_BYTES),
+    time: expectUint(f[4], `${what}.time`),
+    txRoot: expectBytes(f[5], `${what}.txRoot`, HASH_BYTES),
+    resultsRoot: expectBytes(f[6], `${what}.resultsRoot`, HASH_BYTES),
+    stateRoot: expectBytes(f[7], `${what}.stateRoot`, HASH_BYTES),
+    view: expectUint(f[8], `${what}.view`),
+    batchDigest: expectBytes(f[9], `${what}.batchDigest`, HASH_BYTES),
+    proposer: expectUint(f[10], `${what}.proposer`, 1023),
+    validatorsHash: expectBytes(f[11], `${what}.validatorsHash`, HASH_BYTES),
+  }
+}
+
+export function decodeHeader(bytes: Uint8Array): BlockHeader {
+  return decodeHeaderFields(decodeCanonical(bytes, 4096, 'header'))
+}
+
+function resultFields(r: TxResult): unknown[] {
+  return [r.code, r.error, r.ret, r.writes.map((w) => [w.instance, w.key, w.value])]
+}
+
+export function encodeResult(r: TxResult): Uint8Array {
+  return encode(resultFields(r))
+}
+
+export function resultHash(r: TxResult): Uint8Array {
+  return sha256(encodeResult(r))
+}
+
+function decodeResultFields(v: unknown, what: string): TxResult {
+  const f = expectArray(v, what, 4)
+  const writes = expectArray(f[3], `${what}.writes`).map((w, i) => {
+    const wf = expectArray(w, `${what}.writes[${i}]`, 3)
+    return {
+      instance: expectString(wf[0], `${what}.writes[${i}].instance`, 64, NAME_RE),
+      key: expectString(wf[1], `${what}.writes[${i}].key`, MAX_KEY_LENGTH),
+      value: wf[2] === null ? null : expectBytes(wf[2], `${what}.writes[${i}].value`),
+    }
+  })
+  return {
+    code: expectUint(f[0], `${what}.code`, 0xffff),
+    error: f[1] === null ? null : expectString(f[1], `${what}.error`, 1024),
+    ret: expectJson(f[2], `${what}.ret`),
+    writes,
+  }
+}
+
+export function txRootOf(txs: readonly Tx[]): Uint8Array {
+  return merkleRoot(txs.map((t) => t.id))
+}
+
+export function resultsRootOf(results: readonly TxResult[]): Uint8Array {
+  return merkleRoot(results.map(resultHash))
+}
+
+export function encodeBlock(b: Block): Uint8Array {
+  return encode([headerFields(b.header), b.txs.map((t) => t.bytes), b.results.map(resultFields)])
+}
+
+/** Structure only; links, roots and certificates are checked by the ledger's verifiers. */
+export function decodeBlock(bytes: Uint8Array, maxBytes = MAX_BLOCK_BYTES): Block {
+  const f = expectArray(decodeCanonical(bytes, maxBytes, 'block'), 'block', 3)
+  const header = decodeHeaderFields(f[0], 'block.header')
+  const txs = expectArray(f[1], 'block.txs').map((t, i) => {
+    try {
+      return decodeTx(expectBytes(t, `block.txs[${i}]`))
+    } catch (err) {
+      throw new DecodeError(`block.txs[${i}]: ${(err as Error).message}`)
+    }
+  })
+  const results = expectArray(f[2], 'block.results').map((r, i) => decodeResultFields(r, `block.results[${i}]`))
+  if (results.length !== txs.length) throw new DecodeError(`block: ${txs.length} transactions but ${results.length} results`)
+  return { header, txs, results }
+}

@@ -1,0 +1,148 @@
+import { fromHex, toHex } from './bytes.js'
+import { encode } from './cbor.js'
+import { ValidationError } from './errors.js'
+import { sha256 } from './hash.js'
+import { PUBLIC_KEY_BYTES } from './keys.js'
+
+/** PBFT parameters, fixed for the chain in genesis so every peer runs the same protocol. */
+export interface ConsensusParams {
+  /** Most requests in one batch (= block). */
+  batchMaxCount: number
+  /** Most request bytes in one batch. */
+  batchMaxBytes: number
+  /** A non-full batch is proposed after this long. */
+  batchTimeoutMs: number
+  /** K: a checkpoint every K sequence numbers. */
+  checkpointInterval: number
+  /** L: high watermark = low watermark + L. */
+  watermarkWindow: number
+  /** Base view-change timeout; doubles on each failed view. */
+  viewChangeTimeoutMs: number
+  /** How far a batch time may lie ahead of a backup's clock. */
+  maxClockSkewMs: number
+}
+
+export interface ValidatorInfo {
+  index: number
+  name: string
+  publicKey: Uint8Array
+  /** libp2p peer id derived from publicKey (checked by the node). */
+  peerId: string
+  addresses: string[]
+}
+
+export interface Genesis {
+  chainId: string
+  /** Milliseconds since the epoch: block 0's time. */
+  genesisTime: number
+  validators: ValidatorInfo[]
+  /** Client public keys allowed to deploy contract instances. */
+  admins: Uint8Array[]
+  consensus: ConsensusParams
+}
+
+export const DEFAULT_CONSENSUS: ConsensusParams = {
+  batchMaxCount: 500,
+  batchMaxBytes: 4 * 1024 * 1024,
+  batchTimeoutMs: 5,
+  checkpointInterval: 10,
+  watermarkWindow: 40,
+  viewChangeTimeoutMs: 1000,
+  maxClockSkewMs: 5000,
+}
+
+export const faultTolerance = (n: number): number => Math.floor((n - 1) / 3)
+export const quorumSize = (n: number): number => 2 * faultTolerance(n) + 1
+
+const CHAIN_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/
+
+function fail(field: string, msg: string): never {
+  throw new ValidationError(`genesis.${field}: ${msg}`)
+}
+
+function intIn(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) fail(field, `must be an integer in ${min}..${max}`)
+  return v
+}
+
+function key(v: unknown, field: string): Uint8Array {
+  try {
+    const k = fromHex(v as string, field)
+    if (k.byteLength !== PUBLIC_KEY_BYTES) throw new Error('not 32 bytes')
+    return k
+  } catch {
+    return fail(field, 'must be a 32-byte ed25519 public key in hex')
+  }
+}
+
+/** Validates parsed genesis JSON; every error names the field. */
+export function parseGenesis(json: unknown): Genesis {
+  if (json === null || typeof json !== 'object') fail('', 'must be a JSON object')
+  const g = json as Record<string, unknown>
+  if (typeof g.chainId !== 'string' || !CHAIN_ID_RE.test(g.chainId)) fail('chainId', 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+  const time = typeof g.genesisTime === 'string' ? Date.parse(g.genesisTime) : NaN
+  if (!Number.isFinite(time) || time < 0) fail('genesisTime', 'must be an ISO 8601 date-time')
+  if (!Array.isArray(g.validators) || g.validators.length < 1 || g.validators.length > 64) fail('validators', 'must list 1 to 64 validators')
+  const validators = (g.validators as unknown[]).map((v, i): ValidatorInfo => {
+    const o = (v ?? {}) as Record<string, unknown>
+    const f = `validators[${i}]`
+    if (o.index !== i) fail(`${f}.index`, `must be ${i} (validators are listed in index order)`)
+    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) fail(`${f}.name`, 'must be a non-empty string')
+    if (typeof o.peerId !== 'string' || o.peerId.length === 0 || o.peerId.length > 128) fail(`${f}.peerId`, 'must be a libp2p peer id')
+    if (!Array.isArray(o.addresses) || !o.addresses.every((a) => typeof a === 'string' && a.startsWith('/'))) fail(`${f}.addresses`, 'must be a list of multiaddrs')
+    return { index: i, name: o.name, publicKey: key(o.publicKey, `${f}.publicKey`), peerId: o.peerId, addresses: o.addresses as string[] }
+  })
+  const seen = new Set<string>()
+  for (const v of validators) {
+    const k = toHex(v.publicKey)
+    if (seen.has(k)) fail(`validators[${v.index}].publicKey`, 'is listed twice')
+    seen.add(k)
+  }
+  if (!Array.isArray(g.admins)) fail('admins', 'must be a list of public keys')
+  const admins = (g.admins as unknown[]).map((a, i) => key(a, `admins[${i}]`))
+  const c = (g.consensus ?? {}) as Record<string, unknown>
+  const p = { ...DEFAULT_CONSENSUS }
+  const params: Array<[keyof ConsensusParams, number, number]> = [
+    ['batchMaxCount', 1, 10_000],
+    ['batchMaxBytes', 1024, 16 * 1024 * 1024 - 65_536],
+    ['batchTimeoutMs', 1, 60_000],
+    ['checkpointInterval', 1, 10_000],
+    ['watermarkWindow', 2, 100_000],
+    ['viewChangeTimeoutMs', 10, 600_000],
+    ['maxClockSkewMs', 0, 3_600_000],
+  ]
+  for (const [name, min, max] of params) if (c[name] !== undefined) p[name] = intIn(c[name], `consensus.${name}`, min, max)
+  if (p.watermarkWindow < 2 * p.checkpointInterval) fail('consensus.watermarkWindow', 'must be at least twice checkpointInterval')
+  return { chainId: g.chainId as string, genesisTime: time, validators, admins, consensus: p }
+}
+
+/** The JSON form written to genesis.json (the inverse of parseGenesis). */
+export function genesisJson(g: Genesis): Record<string, unknown> {
+  return {
+    chainId: g.chainId,
+    genesisTime: new Date(g.genesisTime).toISOString(),
+    validators: g.validators.map((v) => ({ index: v.index, name: v.name, publicKey: toHex(v.publicKey), peerId: v.peerId, addresses: v.addresses })),
+    admins: g.admins.map(toHex),
+    consensus: g.consensus,
+  }
+}
+
+/** Identifies the validator set inside everything validators sign. */
+export function validatorsHash(validators: readonly ValidatorInfo[]): Uint8Array {
+  return sha256(encode(['vigil/validators/1', validators.map((v) => [v.index, v.publicKey])]))
+}
+
+/** Canonical hash of the whole genesis; block 0's batch digest. */
+export function genesisHash(g: Genesis): Uint8Array {
+  const p = g.consensus
+  return sha256(
+    encode([
+      'vigil/genesis/1',
+      g.chainId,
+      g.genesisTime,
+      g.validators.map((v) => [v.index, v.name, v.publicKey, v.peerId]),
+      g.admins,
+      [p.batchMaxCount, p.batchMaxBytes, p.batchTimeoutMs, p.checkpointInterval, p.watermarkWindow, p.viewChangeTimeoutMs, p.maxClockSkewMs],
+    ]),
+  )
+}
