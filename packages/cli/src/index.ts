@@ -1,1 +1,3 @@
-export {}
+export { ApiClient, ApiRequestError } from './client.js'
+export { makeTx, sendTx, chainIdOf } from './tx.js'
+export { initTestnet, readManifest, freePort, type TestnetManifest } from './testnet-layout.js'

@@ -1,0 +1,120 @@
+import type { Command } from 'commander'
+import { readKeyFile } from '@vigil/common'
+import { ApiClient } from '../client.js'
+import { parseJsonArg, printJson, table } from '../output.js'
+import { chainIdOf, makeTx, sendTx } from '../tx.js'
+
+/** deploy, invoke, query, status: clients of a running peer's HTTP API. */
+
+const DEFAULT_NODE = process.env.VIGIL_NODE ?? 'http://127.0.0.1:8700'
+
+interface ClientOpts {
+  node: string
+  key?: string
+  wait?: boolean
+  json?: boolean
+}
+
+const withNode = (c: Command) => c.option('--node <url>', 'peer API URL (env VIGIL_NODE)', DEFAULT_NODE).option('--json', 'print JSON for scripts')
+const withKey = (c: Command) =>
+  c
+    .option('--key <file>', 'signing key file (env VIGIL_KEY_FILE)', process.env.VIGIL_KEY_FILE)
+    .option('--wait', 'wait until the transaction is committed', false)
+
+async function submit(o: ClientOpts, instance: string, method: string, args: Record<string, unknown>): Promise<void> {
+  if (o.key === undefined) throw new Error('--key: a signing key file is required (vigil keygen --out FILE makes one)')
+  const client = new ApiClient(o.node)
+  const tx = makeTx(await chainIdOf(client), readKeyFile(o.key), instance, method, args)
+  const r = await sendTx(client, tx, o.wait === true)
+  if (o.json) return printJson(r)
+  if ('height' in r) {
+    const res = r.result
+    console.log(`tx ${r.txId} committed in block ${r.height} at position ${r.index}: ${res.ok ? 'ok' : `failed (code ${res.code}: ${res.error})`}`)
+    if (res.ok && res.ret !== null) console.log(JSON.stringify(res.ret))
+    if (!res.ok) process.exitCode = 1
+  } else console.log(`tx ${r.txId} accepted`)
+}
+
+export function registerClientCommands(program: Command): void {
+  withKey(withNode(program.command('deploy')))
+    .description('deploy a contract instance (admins only)')
+    .requiredOption('--name <instance>', 'instance name')
+    .requiredOption('--contract <type>', 'built-in contract type: kv | mhealth')
+    .option('--init <json>', 'init arguments as a JSON object', '{}')
+    .action(async (o: ClientOpts & { name: string; contract: string; init: string }) => {
+      await submit(o, '_lifecycle', 'deploy', { name: o.name, contract: o.contract, init: parseJsonArg(o.init, '--init') })
+    })
+
+  withKey(withNode(program.command('invoke')))
+    .description('run a contract method in a signed transaction')
+    .requiredOption('--name <instance>', 'instance name')
+    .requiredOption('--method <method>', 'method name')
+    .option('--args <json>', 'named arguments as one JSON object', '{}')
+    .action(async (o: ClientOpts & { name: string; method: string; args: string }) => {
+      await submit(o, o.name, o.method, parseJsonArg(o.args, '--args'))
+    })
+
+  withNode(program.command('query'))
+    .description('read committed state through a contract method (no transaction)')
+    .requiredOption('--name <instance>', 'instance name')
+    .requiredOption('--method <method>', 'method name')
+    .option('--args <json>', 'named arguments as one JSON object', '{}')
+    .action(async (o: ClientOpts & { name: string; method: string; args: string }) => {
+      const r = await new ApiClient(o.node).post<{ value: unknown; height: number }>(
+        `/v1/query/${encodeURIComponent(o.name)}/${encodeURIComponent(o.method)}`,
+        parseJsonArg(o.args, '--args'),
+      )
+      if (o.json) return printJson(r)
+      console.log(JSON.stringify(r.value, null, 2))
+      console.error(`(at height ${r.height})`)
+    })
+
+  withNode(program.command('status'))
+    .description('show peers: height, last block hash, view, primary, syncing (--node URL1,URL2,... for several)')
+    .action(async (o: ClientOpts) => {
+      const urls = o.node.split(',').map((s) => s.trim()).filter(Boolean)
+      const rows = await Promise.all(urls.map(async (u) => ({ url: u, status: await fetchStatus(u) })))
+      if (o.json) return printJson(rows)
+      console.log(statusTable(rows))
+    })
+}
+
+export interface PeerStatus {
+  chainId: string
+  node: { index: number; peerId: string }
+  height: number
+  lastBlockHash: string
+  stateRoot: string
+  view: number
+  primary: number
+  syncing: false | { from: number; to: number; current: number }
+  peers: Array<{ index: number; connected: boolean }>
+}
+
+export async function fetchStatus(url: string): Promise<PeerStatus | { error: string }> {
+  try {
+    return await new ApiClient(url, 3000).get<PeerStatus>('/v1/status')
+  } catch (err) {
+    return { error: (err as Error).message }
+  }
+}
+
+export function statusTable(rows: Array<{ url: string; status: PeerStatus | { error: string } }>): string {
+  return table(
+    ['peer', 'api', 'height', 'last block', 'view', 'primary', 'syncing', 'peers'],
+    rows.map(({ url, status: s }) =>
+      'error' in s
+        ? ['-', url, '-', 'unreachable', '-', '-', '-', '-']
+        : [
+            `vp${s.node.index}`,
+            url,
+            s.height,
+            s.lastBlockHash.slice(0, 16),
+            s.view,
+            `vp${s.primary}`,
+            s.syncing === false ? 'no' : `${s.syncing.current}/${s.syncing.to}`,
+            `${s.peers.filter((p) => p.connected).length}/${s.peers.length}`,
+          ],
+    ),
+  )
+}

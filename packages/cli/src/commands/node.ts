@@ -1,0 +1,37 @@
+import type { Command } from 'commander'
+import pretty from 'pino-pretty'
+import { createLogger, loadConfig, startNode } from '@vigil/node'
+
+const STOP_GRACE_MS = 8000
+
+export function registerNodeCommands(program: Command): void {
+  const node = program.command('node').description('run a validating peer')
+  node
+    .command('start')
+    .description('run one peer in the foreground until SIGINT/SIGTERM')
+    .requiredOption('--home <dir>', 'peer home directory (holds config.json)')
+    .action(async (o: { home: string }) => {
+      const cfg = loadConfig(o.home)
+      const log = createLogger(cfg.log.level, { node: `vp${cfg.index}` }, process.stdout.isTTY ? pretty({ colorize: true }) : undefined)
+      const peer = await startNode(cfg, log)
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'stopping')
+          // A second signal, or a stop that hangs, must not leave the process running.
+          const force = setTimeout(() => {
+            log.error('clean stop timed out; exiting')
+            process.exit(1)
+          }, STOP_GRACE_MS)
+          force.unref()
+          peer.stop().then(resolve, (err: unknown) => {
+            log.error({ err }, 'error while stopping')
+            process.exitCode = 1
+            resolve()
+          })
+        }
+        process.once('SIGINT', () => stop('SIGINT'))
+        process.once('SIGTERM', () => stop('SIGTERM'))
+      })
+      log.info('stopped')
+    })
+}
