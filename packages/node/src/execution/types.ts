@@ -1,0 +1,26 @@
+/**
+ * What execution needs from the node: committed world state to read, and the block being
+ * executed. The node adapts the LevelDB store to StateReader; tests use a Map.
+ */
+export interface StateReader {
+  /** Canonical CBOR of a JSON value, or null if absent. */
+  get(instance: string, key: string): Promise<Uint8Array | null>
+  /** Entries sorted by key; used by queries only (transactions read single keys). */
+  scan(instance: string, opts: ScanOptions): Promise<Array<{ key: string; value: Uint8Array }>>
+}
+
+export interface ScanOptions {
+  prefix?: string
+  gte?: string
+  lt?: string
+  limit: number
+}
+
+export interface BlockContext {
+  height: number
+  /** Block time in ms, chosen by consensus: the only clock execution may use. */
+  time: number
+  chainId: string
+  /** Genesis admins: the keys allowed to deploy instances. */
+  admins: readonly Uint8Array[]
+}
