@@ -10,3 +10,4 @@ export { describeContracts, type ContractInfo, type MethodInfo } from './registr
 export { LIFECYCLE, SYS, type InstanceRecord } from './system.js'
 export type { BlockContext, ScanOptions, StateReader } from './types.js'
 export type { EntryRecord, PatientRecord } from './contracts/mhealth.js'
+export { MemoryState } from './memory.js'
