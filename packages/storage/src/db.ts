@@ -1,0 +1,75 @@
+import { VigilError } from '@vigil/common'
+import { Level } from 'level'
+import { CorruptionError } from './errors.js'
+
+/**
+ * The LevelDB handle with byte keys and values, and read helpers that turn LevelDB's own
+ * corruption reports (bad checksum, truncated table) into a CorruptionError naming the record.
+ */
+export type Db = Level<Uint8Array, Uint8Array>
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
+
+const SCAN_CHUNK = 1000
+
+/** LevelDB hands out Buffers; callers get plain Uint8Arrays (Buffer's slice() shares memory). */
+const plain = (b: Uint8Array): Uint8Array => (b instanceof Buffer ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b)
+
+export function toStorageError(record: string, err: unknown): Error {
+  if (err instanceof VigilError) return err
+  const e = err as Error & { code?: string; cause?: Error }
+  const text = `${e?.message ?? String(err)}${e?.cause ? ` (${e.cause.message})` : ''}`
+  if (e?.code === 'LEVEL_CORRUPTION' || /corrupt|checksum|bad block|truncated|invalid/i.test(text)) return new CorruptionError(record, `LevelDB reports ${text}`)
+  return e instanceof Error ? e : new Error(text)
+}
+
+export async function openDb(dir: string): Promise<Db> {
+  const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  try {
+    await db.open()
+  } catch (err) {
+    throw toStorageError(`database ${dir}`, err)
+  }
+  return db
+}
+
+export async function dbGet(db: Db, key: Uint8Array, record: string): Promise<Uint8Array | undefined> {
+  try {
+    const v = await db.get(key)
+    return v === undefined ? undefined : plain(v)
+  } catch (err) {
+    throw toStorageError(record, err)
+  }
+}
+
+export async function dbGetMany(db: Db, keys: Uint8Array[], record: string): Promise<Array<Uint8Array | undefined>> {
+  try {
+    return (await db.getMany(keys)).map((v) => (v === undefined ? undefined : plain(v)))
+  } catch (err) {
+    throw toStorageError(record, err)
+  }
+}
+
+/** Entries in [gte, lt), in key order, read in chunks; at most `limit` if given. */
+export async function* dbScan(db: Db, range: { gte: Uint8Array; lt: Uint8Array; limit?: number }, record: string): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  const it = db.iterator({ gte: range.gte, lt: range.lt, limit: range.limit ?? -1 })
+  try {
+    for (;;) {
+      let chunk: Array<[Uint8Array, Uint8Array]>
+      try {
+        chunk = await it.nextv(SCAN_CHUNK)
+      } catch (err) {
+        throw toStorageError(record, err)
+      }
+      if (chunk.length === 0) return
+      for (const [k, v] of chunk) yield [plain(k), plain(v)]
+    }
+  } finally {
+    await it.close()
+  }
+}
+
+export async function dbCount(db: Db, prefix: number, record: string): Promise<number> {
+  let n = 0
+  for await (const _ of dbScan(db, { gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) }, record)) n++
+  return n
+}

@@ -1,0 +1,113 @@
+import { HASH_BYTES, decodeBlock, decodeCertificate, type Block, type CommitCertificate } from '@vigil/common'
+import { CorruptionError } from './errors.js'
+import { HEAD_BYTES, TX_LOC_BYTES, readU64, writeU64 } from './keys.js'
+
+/**
+ * Value encodings of the stored records, and their decoders. Every decoder turns a malformed
+ * record into a CorruptionError naming it, so nothing read from disk reaches a caller as a raw
+ * decoder exception.
+ */
+export interface Version {
+  height: number
+  index: number
+}
+
+export interface Head {
+  height: number
+  hash: Uint8Array
+  stateRoot: Uint8Array
+  time: number
+}
+
+export interface HistoryRecord {
+  txId: Uint8Array
+  value: Uint8Array | null
+}
+
+function loc(buf: Uint8Array, offset: number, v: Version): void {
+  writeU64(buf, offset, v.height)
+  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(offset + 8, v.index)
+}
+
+function readLoc(buf: Uint8Array, offset: number): Version {
+  return { height: readU64(buf, offset), index: new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(offset + 8) }
+}
+
+function ensure(cond: boolean, record: string, msg: string): void {
+  if (!cond) throw new CorruptionError(record, msg)
+}
+
+export function encodeTxLoc(v: Version): Uint8Array {
+  const b = new Uint8Array(TX_LOC_BYTES)
+  loc(b, 0, v)
+  return b
+}
+
+export function decodeTxLoc(b: Uint8Array, record: string): Version {
+  ensure(b.byteLength === TX_LOC_BYTES, record, `expected ${TX_LOC_BYTES} bytes, got ${b.byteLength}`)
+  return readLoc(b, 0)
+}
+
+/** World-state leaf: height | index | value. */
+export function encodeLeaf(v: Version, value: Uint8Array): Uint8Array {
+  const b = new Uint8Array(TX_LOC_BYTES + value.byteLength)
+  loc(b, 0, v)
+  b.set(value, TX_LOC_BYTES)
+  return b
+}
+
+export function decodeLeaf(b: Uint8Array, record: string): { version: Version; value: Uint8Array } {
+  ensure(b.byteLength >= TX_LOC_BYTES, record, 'truncated state record')
+  return { version: readLoc(b, 0), value: b.slice(TX_LOC_BYTES) }
+}
+
+/** History entry: txId | 1 value or txId | 0 (delete). */
+export function encodeHistory(r: HistoryRecord): Uint8Array {
+  const b = new Uint8Array(HASH_BYTES + 1 + (r.value?.byteLength ?? 0))
+  b.set(r.txId)
+  if (r.value !== null) {
+    b[HASH_BYTES] = 1
+    b.set(r.value, HASH_BYTES + 1)
+  }
+  return b
+}
+
+export function decodeHistory(b: Uint8Array, record: string): HistoryRecord {
+  ensure(b.byteLength > HASH_BYTES && b[HASH_BYTES]! <= 1, record, 'malformed history record')
+  const present = b[HASH_BYTES] === 1
+  ensure(present || b.byteLength === HASH_BYTES + 1, record, 'delete entry carries a value')
+  return { txId: b.slice(0, HASH_BYTES), value: present ? b.slice(HASH_BYTES + 1) : null }
+}
+
+export function encodeHead(h: Head): Uint8Array {
+  const b = new Uint8Array(HEAD_BYTES)
+  writeU64(b, 0, h.height)
+  b.set(h.hash, 8)
+  b.set(h.stateRoot, 8 + HASH_BYTES)
+  writeU64(b, 8 + 2 * HASH_BYTES, h.time)
+  return b
+}
+
+export function decodeHead(b: Uint8Array): Head {
+  ensure(b.byteLength === HEAD_BYTES, 'head', `expected ${HEAD_BYTES} bytes, got ${b.byteLength}`)
+  return { height: readU64(b, 0), hash: b.slice(8, 8 + HASH_BYTES), stateRoot: b.slice(8 + HASH_BYTES, 8 + 2 * HASH_BYTES), time: readU64(b, 8 + 2 * HASH_BYTES) }
+}
+
+export function decodeStoredBlock(b: Uint8Array, height: number): Block {
+  let block: Block
+  try {
+    block = decodeBlock(b)
+  } catch (err) {
+    throw new CorruptionError(`block ${height}`, (err as Error).message)
+  }
+  ensure(block.header.height === height, `block ${height}`, `record holds height ${block.header.height}`)
+  return block
+}
+
+export function decodeStoredCertificate(b: Uint8Array, height: number): CommitCertificate {
+  try {
+    return decodeCertificate(b)
+  } catch (err) {
+    throw new CorruptionError(`certificate ${height}`, (err as Error).message)
+  }
+}

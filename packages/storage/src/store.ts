@@ -1,0 +1,429 @@
+import {
+  ValidationError,
+  encodeBlock,
+  encodeCertificate,
+  equalBytes,
+  headerHash,
+  toHex,
+  type Block,
+  type BlockHeader,
+  type CommitCertificate,
+  type StateWrite,
+  type Tx,
+  type TxResult,
+} from '@vigil/common'
+import { dbGet, dbGetMany, dbScan, openDb, toStorageError, type BatchOp, type Db } from './db.js'
+import { CorruptionError } from './errors.js'
+import {
+  HEAD_KEY,
+  P_CONSENSUS,
+  blockKey,
+  certKey,
+  consensusKey,
+  hashKey,
+  historyKey,
+  historyPrefix,
+  parseStateKey,
+  prefixEnd,
+  readU64,
+  stateKey,
+  statePrefix,
+  txKey,
+  u64,
+  P_STATE,
+} from './keys.js'
+import { stateKeyHash, stateValueHash } from './merkle/hash.js'
+import { StateTree, type Pending } from './merkle/tree.js'
+import type { StateProof } from './proof.js'
+import {
+  decodeHead,
+  decodeHistory,
+  decodeLeaf,
+  decodeStoredBlock,
+  decodeStoredCertificate,
+  decodeTxLoc,
+  encodeHead,
+  encodeHistory,
+  encodeLeaf,
+  encodeTxLoc,
+  type Head,
+  type Version,
+} from './records.js'
+import { checkBlockSize, checkBody, checkCertificate, checkGenesis, checkLink, checkResults, planWrites, type PlannedWrite } from './validate.js'
+import { verifyLedger, type VerifyOptions, type VerifyReport } from './verify.js'
+
+export const MAX_SCAN_LIMIT = 1000
+export const MAX_HISTORY_LIMIT = 1000
+const DEFAULT_HISTORY_LIMIT = 100
+
+/** Per-transaction write sets in block order: what the node has after executing a block (a TxResult[] fits). */
+export type BlockWrites = ReadonlyArray<{ code?: number; writes: readonly StateWrite[] }>
+
+interface Prepared {
+  height: number
+  plan: PlannedWrite[]
+  pending: Pending
+}
+
+/**
+ * The ledger's LevelDB store. Each block goes in with its state writes, indexes, history,
+ * certificate and new head in one synced batch, after every check passed; the in-memory head
+ * and state tree change only once that batch is durable. Mutations are serialized.
+ */
+export class LedgerStore {
+  readonly #db: Db
+  readonly #tree: StateTree
+  #head: Head | null
+  #chainId: string | null
+  /** Why the stored state cannot be trusted (found at open); refuses state operations until repaired. */
+  #damage: string | null
+  #prepared: Prepared | null = null
+  #queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(db: Db, tree: StateTree, head: Head | null, chainId: string | null, damage: string | null) {
+    this.#db = db
+    this.#tree = tree
+    this.#head = head
+    this.#chainId = chainId
+    this.#damage = damage
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir` and rebuilds the state tree from the world
+   * state. A state that does not hash to the head's state root does not stop the open (so
+   * verifyStore can name the culprit), but refuses commits, previews and proofs.
+   */
+  static async open(dir: string): Promise<LedgerStore> {
+    const db = await openDb(dir)
+    try {
+      const headBytes = await dbGet(db, HEAD_KEY, 'head')
+      const head = headBytes === undefined ? null : decodeHead(headBytes)
+      const tree = new StateTree()
+      let damage: string | null = null
+      let chainId: string | null = null
+      const note = (msg: string): void => {
+        damage ??= msg
+      }
+      for await (const [k, v] of dbScan(db, { gte: Uint8Array.of(P_STATE), lt: Uint8Array.of(P_STATE + 1) }, 'world state')) {
+        const name = parseStateKey(k)
+        if (name === null) {
+          note(`state record ${toHex(k)}: malformed key`)
+          continue
+        }
+        try {
+          const { version, value } = decodeLeaf(v, `state ${name.instance}/${name.key}`)
+          const kh = stateKeyHash(name.instance, name.key)
+          tree.addLeaf(kh, stateValueHash(kh, value, version.height, version.index))
+        } catch (err) {
+          note((err as Error).message)
+        }
+      }
+      tree.finishLoad()
+      if (head === null) {
+        if (tree.size > 0) note('world state exists but there is no head')
+      } else {
+        const [genesis, atHead, beyond] = await dbGetMany(db, [blockKey(0), blockKey(head.height), blockKey(head.height + 1)], 'blocks')
+        if (genesis === undefined) note('genesis block missing')
+        else chainId = decodeStoredBlock(genesis, 0).header.chainId
+        if (atHead === undefined) note(`head block ${head.height} missing`)
+        if (beyond !== undefined) note(`block ${head.height + 1} exists beyond the head`)
+        if (!equalBytes(tree.root(), head.stateRoot)) note(`world state root ${toHex(tree.root())} does not match the head's state root ${toHex(head.stateRoot)}`)
+      }
+      return new LedgerStore(db, tree, head, chainId, damage)
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.catch(() => undefined)
+    this.#discardPrepared()
+    await this.#db.close()
+  }
+
+  /** The last committed block; null before genesis. */
+  head(): { height: number; hash: Uint8Array; stateRoot: Uint8Array; time: number } | null {
+    const h = this.#head
+    return h === null ? null : { height: h.height, hash: h.hash.slice(), stateRoot: h.stateRoot.slice(), time: h.time }
+  }
+
+  /** Non-null when the store found itself inconsistent at open; see verifyStore for details. */
+  damage(): string | null {
+    return this.#damage
+  }
+
+  /** Mutations and previews run one at a time, in call order. */
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  #requireHealthy(): Head {
+    if (this.#damage !== null) throw new CorruptionError('world state', `${this.#damage}; run verifyStore`)
+    if (this.#head === null || this.#chainId === null) throw new ValidationError('store: no genesis block yet (initGenesis first)')
+    return this.#head
+  }
+
+  initGenesis(block: Block): Promise<void> {
+    return this.#locked(async () => {
+      checkGenesis(block)
+      const hash = headerHash(block.header)
+      if (this.#head !== null) {
+        const existing = await this.getHeader(0)
+        if (existing !== null && equalBytes(headerHash(existing), hash)) return
+        throw new ValidationError(`genesis: this store holds a chain with genesis ${existing ? toHex(headerHash(existing)) : '(unreadable)'}, not ${toHex(hash)}`)
+      }
+      const head: Head = { height: 0, hash, stateRoot: block.header.stateRoot, time: block.header.time }
+      await this.#write([
+        { type: 'put', key: blockKey(0), value: encodeBlock(block) },
+        { type: 'put', key: hashKey(hash), value: u64(0) },
+        { type: 'put', key: HEAD_KEY, value: encodeHead(head) },
+      ])
+      this.#head = head
+      this.#chainId = block.header.chainId
+    })
+  }
+
+  /**
+   * State root after the given per-transaction write sets are applied, as block head+1, on top
+   * of the head. Writes nothing; the result is kept so that committing the same writes next
+   * does not hash them again. Takes per-transaction sets because a leaf commits to its version
+   * (height, transaction index).
+   */
+  previewStateRoot(results: BlockWrites): Promise<Uint8Array> {
+    return this.#locked(async () => {
+      const head = this.#requireHealthy()
+      checkResults(results.map((r) => ({ code: r.code ?? 0, writes: r.writes })))
+      this.#discardPrepared()
+      const plan = planWrites(results, head.height + 1)
+      const pending = this.#tree.prepare(plan)
+      this.#prepared = { height: head.height + 1, plan, pending }
+      return pending.root.slice()
+    })
+  }
+
+  #discardPrepared(): void {
+    if (this.#prepared !== null) this.#tree.discard(this.#prepared.pending)
+    this.#prepared = null
+  }
+
+  /** The prepared tree update if it was made for exactly these writes; otherwise a fresh one. */
+  #takePrepared(block: Block): Prepared {
+    const p = this.#prepared
+    this.#prepared = null
+    const height = block.header.height
+    if (p !== null && p.height === height && samePlan(p.plan, block.results)) return p
+    if (p !== null) this.#tree.discard(p.pending)
+    const plan = planWrites(block.results, height)
+    return { height, plan, pending: this.#tree.prepare(plan) }
+  }
+
+  /** Validates the block against the head and itself, then writes it and everything derived from it atomically. */
+  commitBlock(block: Block, cert: CommitCertificate | null): Promise<void> {
+    return this.#locked(async () => {
+      const head = this.#requireHealthy()
+      const { header } = block
+      checkLink(header, { height: head.height, hash: head.hash, chainId: this.#chainId! })
+      checkBody(block)
+      if (cert !== null) checkCertificate(cert, header)
+      const bytes = encodeBlock(block)
+      checkBlockSize(bytes)
+      const { plan, pending } = this.#takePrepared(block)
+      try {
+        if (!equalBytes(pending.root, header.stateRoot)) {
+          throw new ValidationError(`block.header.stateRoot: is ${toHex(header.stateRoot)}, but the block's writes give ${toHex(pending.root)}`)
+        }
+        const hash = headerHash(header)
+        const next: Head = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
+        await this.#write(blockOps(block, bytes, hash, plan, cert, next))
+        this.#tree.adopt(pending)
+        this.#head = next
+      } catch (err) {
+        this.#tree.discard(pending)
+        throw err
+      }
+    })
+  }
+
+  async #write(ops: BatchOp[], sync = true): Promise<void> {
+    try {
+      await this.#db.batch(ops, { sync })
+    } catch (err) {
+      throw toStorageError('batch write', err)
+    }
+  }
+
+  async getBlockBytes(height: number): Promise<Uint8Array | null> {
+    if (!isHeight(height)) return null
+    return (await dbGet(this.#db, blockKey(height), `block ${height}`)) ?? null
+  }
+
+  async getBlock(height: number): Promise<Block | null> {
+    const bytes = await this.getBlockBytes(height)
+    return bytes === null ? null : decodeStoredBlock(bytes, height)
+  }
+
+  async getHeader(height: number): Promise<BlockHeader | null> {
+    return (await this.getBlock(height))?.header ?? null
+  }
+
+  async getBlockByHash(hash: Uint8Array): Promise<Block | null> {
+    const h = await dbGet(this.#db, hashKey(hash), `hash index ${toHex(hash)}`)
+    if (h === undefined) return null
+    if (h.byteLength !== 8) throw new CorruptionError(`hash index ${toHex(hash)}`, 'malformed height')
+    const block = await this.getBlock(readU64(h, 0))
+    if (block === null || !equalBytes(headerHash(block.header), hash)) throw new CorruptionError(`hash index ${toHex(hash)}`, 'points to a block with another hash')
+    return block
+  }
+
+  async getCertificate(height: number): Promise<CommitCertificate | null> {
+    if (!isHeight(height)) return null
+    const b = await dbGet(this.#db, certKey(height), `certificate ${height}`)
+    return b === undefined ? null : decodeStoredCertificate(b, height)
+  }
+
+  /** Stores a certificate that arrived after its block (sync); it must bind to the stored block. */
+  putCertificate(height: number, cert: CommitCertificate): Promise<void> {
+    return this.#locked(async () => {
+      const header = await this.getHeader(height)
+      if (header === null) throw new ValidationError(`certificate: no block at height ${height}`)
+      checkCertificate(cert, header)
+      await this.#write([{ type: 'put', key: certKey(height), value: encodeCertificate(cert) }])
+    })
+  }
+
+  async getTx(id: Uint8Array): Promise<{ height: number; index: number; tx: Tx; result: TxResult } | null> {
+    const record = `tx index ${toHex(id)}`
+    const b = await dbGet(this.#db, txKey(id), record)
+    if (b === undefined) return null
+    const loc = decodeTxLoc(b, record)
+    const block = await this.getBlock(loc.height)
+    const tx = block?.txs[loc.index]
+    const result = block?.results[loc.index]
+    if (tx === undefined || result === undefined || !equalBytes(tx.id, id)) throw new CorruptionError(record, `points to height ${loc.height} index ${loc.index}, which does not hold this transaction`)
+    return { height: loc.height, index: loc.index, tx, result }
+  }
+
+  async getState(instance: string, key: string): Promise<{ value: Uint8Array; version: Version } | null> {
+    const b = await dbGet(this.#db, stateKey(instance, key), `state ${instance}/${key}`)
+    return b === undefined ? null : decodeLeaf(b, `state ${instance}/${key}`)
+  }
+
+  /** Keys of one instance in UTF-8 byte order within [gte, lt) and under `prefix`; limit 1..1000. */
+  async scanState(instance: string, opts: { prefix?: string; gte?: string; lt?: string; limit: number }): Promise<Array<{ key: string; value: Uint8Array; version: Version }>> {
+    if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_SCAN_LIMIT) throw new ValidationError(`scanState.limit: must be an integer in 1..${MAX_SCAN_LIMIT}`)
+    const base = stateKey(instance, opts.prefix ?? '')
+    let gte = base
+    let lt = prefixEnd(base)
+    if (opts.gte !== undefined) gte = maxBytes(gte, stateKey(instance, opts.gte))
+    if (opts.lt !== undefined) lt = minBytes(lt, stateKey(instance, opts.lt))
+    const out: Array<{ key: string; value: Uint8Array; version: Version }> = []
+    if (Buffer.compare(gte, lt) >= 0) return out
+    const skip = statePrefix(instance).byteLength
+    for await (const [k, v] of dbScan(this.#db, { gte, lt, limit: opts.limit }, `state of ${instance}`)) {
+      const name = parseStateKey(k)
+      if (name === null || k.byteLength < skip) throw new CorruptionError(`state record ${toHex(k)}`, 'malformed key')
+      const { value, version } = decodeLeaf(v, `state ${instance}/${name.key}`)
+      out.push({ key: name.key, value, version })
+    }
+    return out
+  }
+
+  /** Membership or absence proof of (instance, key) against the head's state root. */
+  async getProof(instance: string, key: string): Promise<{ value: Uint8Array | null; proof: StateProof; stateRoot: Uint8Array; height: number }> {
+    const keyHash = stateKeyHash(instance, key)
+    // The tree walk is synchronous; the value read is not, so a commit may land in between: retry then.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const head = this.#requireHealthy()
+      const raw = this.#tree.prove(keyHash)
+      const stateRoot = this.#tree.root()
+      const levels = raw.levels
+      if (raw.terminal.kind !== 'member') return { value: null, proof: { levels, terminal: raw.terminal }, stateRoot, height: head.height }
+      const leaf = await this.getState(instance, key)
+      if (this.#head !== head) continue
+      if (leaf === null || !equalBytes(stateValueHash(keyHash, leaf.value, leaf.version.height, leaf.version.index), raw.terminal.valueHash)) {
+        throw new CorruptionError(`state ${instance}/${key}`, 'stored value does not match the state tree')
+      }
+      return { value: leaf.value, proof: { levels, terminal: { kind: 'member', ...leaf.version } }, stateRoot, height: head.height }
+    }
+    throw new Error('getProof: the head kept moving; try again')
+  }
+
+  /** Writes of one key, oldest first, after `afterHeight` if given; limit default 100, at most 1000. */
+  async history(instance: string, key: string, opts: { limit?: number; afterHeight?: number } = {}): Promise<Array<{ height: number; index: number; txId: Uint8Array; value: Uint8Array | null }>> {
+    const limit = opts.limit ?? DEFAULT_HISTORY_LIMIT
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw new ValidationError(`history.limit: must be an integer in 1..${MAX_HISTORY_LIMIT}`)
+    const prefix = historyPrefix(instance, key)
+    const from = opts.afterHeight === undefined ? prefix : historyKey(prefix, opts.afterHeight + 1, 0)
+    const out: Array<{ height: number; index: number; txId: Uint8Array; value: Uint8Array | null }> = []
+    const record = `history ${instance}/${key}`
+    for await (const [k, v] of dbScan(this.#db, { gte: from, lt: prefixEnd(prefix), limit }, record)) {
+      if (k.byteLength !== prefix.byteLength + 12) throw new CorruptionError(`${record} ${toHex(k)}`, 'malformed key')
+      const { txId, value } = decodeHistory(v, record)
+      out.push({ height: readU64(k, prefix.byteLength), index: new DataView(k.buffer, k.byteOffset).getUint32(prefix.byteLength + 8), txId, value })
+    }
+    return out
+  }
+
+  /** Opaque keyspace for the PBFT log; null deletes. Synced by default: votes must be durable before they are sent. */
+  async writeConsensus(records: Array<{ key: string; value: Uint8Array | null }>, opts: { sync?: boolean } = {}): Promise<void> {
+    const ops: BatchOp[] = records.map((r) => (r.value === null ? { type: 'del', key: consensusKey(r.key) } : { type: 'put', key: consensusKey(r.key), value: r.value }))
+    await this.#write(ops, opts.sync ?? true)
+  }
+
+  async readConsensus(): Promise<Array<{ key: string; value: Uint8Array }>> {
+    const out: Array<{ key: string; value: Uint8Array }> = []
+    const dec = new TextDecoder('utf-8', { fatal: true })
+    for await (const [k, v] of dbScan(this.#db, { gte: Uint8Array.of(P_CONSENSUS), lt: Uint8Array.of(P_CONSENSUS + 1) }, 'consensus log')) {
+      try {
+        out.push({ key: dec.decode(k.subarray(1)), value: v })
+      } catch {
+        throw new CorruptionError(`consensus record ${toHex(k)}`, 'key is not UTF-8')
+      }
+    }
+    return out
+  }
+
+  /** Re-checks the whole store against its blocks; see verify.ts. Holds off commits while it runs. */
+  verifyStore(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    return this.#locked(() => verifyLedger(this.#db, opts))
+  }
+}
+
+const isHeight = (h: number): boolean => Number.isSafeInteger(h) && h >= 0
+
+const maxBytes = (a: Uint8Array, b: Uint8Array): Uint8Array => (Buffer.compare(a, b) >= 0 ? a : b)
+const minBytes = (a: Uint8Array, b: Uint8Array): Uint8Array => (Buffer.compare(a, b) <= 0 ? a : b)
+
+function samePlan(plan: readonly PlannedWrite[], results: BlockWrites): boolean {
+  let i = 0
+  for (let index = 0; index < results.length; index++) {
+    for (const w of results[index]!.writes) {
+      const p = plan[i++]
+      if (p === undefined || p.index !== index || p.instance !== w.instance || p.key !== w.key) return false
+      if (p.value === null || w.value === null ? p.value !== w.value : !equalBytes(p.value, w.value)) return false
+    }
+  }
+  return i === plan.length
+}
+
+/** Everything one block puts in the database; LevelDB applies a batch in order, so the last write of a key wins. */
+function blockOps(block: Block, bytes: Uint8Array, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, head: Head): BatchOp[] {
+  const height = block.header.height
+  const ops: BatchOp[] = [
+    { type: 'put', key: blockKey(height), value: bytes },
+    { type: 'put', key: hashKey(hash), value: u64(height) },
+  ]
+  if (cert !== null) ops.push({ type: 'put', key: certKey(height), value: encodeCertificate(cert) })
+  block.txs.forEach((tx, index) => ops.push({ type: 'put', key: txKey(tx.id), value: encodeTxLoc({ height, index }) }))
+  for (const w of plan) {
+    const sk = stateKey(w.instance, w.key)
+    ops.push(w.value === null ? { type: 'del', key: sk } : { type: 'put', key: sk, value: encodeLeaf({ height, index: w.index }, w.value) })
+    const txId = block.txs[w.index]!.id
+    ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: encodeHistory({ txId, value: w.value }) })
+  }
+  ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(head) })
+  return ops
+}

@@ -1,0 +1,112 @@
+import {
+  HASH_BYTES,
+  MAX_BLOCK_BYTES,
+  MAX_KEY_LENGTH,
+  NAME_RE,
+  ValidationError,
+  equalBytes,
+  resultsRootOf,
+  toHex,
+  txRootOf,
+  type Block,
+  type BlockHeader,
+  type CommitCertificate,
+  type StateWrite,
+} from '@vigil/common'
+import { emptyStateRoot, stateKeyHash, stateValueHash } from './merkle/hash.js'
+import type { LeafUpdate } from './merkle/tree.js'
+
+/**
+ * Structural rules a block must meet before storage writes it, shared by commitBlock (throws)
+ * and verifyStore (reports). Signatures and execution are the caller's business; everything
+ * here is recomputable from the block itself and the previous header.
+ */
+function fail(field: string, msg: string): never {
+  throw new ValidationError(`${field}: ${msg}`)
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, field: string): void {
+  if (!equalBytes(a, b)) fail(field, `is ${toHex(a)}, expected ${toHex(b)}`)
+}
+
+// A lone surrogate would encode to U+FFFD, so two different keys would share one record.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+function checkWrite(w: StateWrite, field: string): void {
+  if (typeof w.instance !== 'string' || !NAME_RE.test(w.instance)) fail(`${field}.instance`, 'is not a valid instance name')
+  if (typeof w.key !== 'string' || w.key.length > MAX_KEY_LENGTH || LONE_SURROGATE.test(w.key)) fail(`${field}.key`, `must be well-formed text of at most ${MAX_KEY_LENGTH} characters`)
+  if (w.value !== null && !(w.value instanceof Uint8Array)) fail(`${field}.value`, 'must be bytes or null')
+}
+
+/** Write sets of a block's results: well-formed, and none for a failed transaction. */
+export function checkResults(results: ReadonlyArray<{ code: number; writes: readonly StateWrite[] }>): void {
+  results.forEach((r, i) => {
+    if (!Array.isArray(r.writes)) fail(`block.results[${i}].writes`, 'must be a list')
+    if (r.code !== 0 && r.writes.length > 0) fail(`block.results[${i}].writes`, `failed transaction (code ${r.code}) must not write state`)
+    r.writes.forEach((w, j) => checkWrite(w, `block.results[${i}].writes[${j}]`))
+  })
+}
+
+/** Roots and body of any block (genesis included). */
+export function checkBody(block: Block): void {
+  const { header, txs, results } = block
+  if (results.length !== txs.length) fail('block.results', `${results.length} results for ${txs.length} transactions`)
+  const ids = new Set<string>()
+  txs.forEach((t, i) => {
+    if (!(t.id instanceof Uint8Array) || t.id.byteLength !== HASH_BYTES) fail(`block.txs[${i}].id`, 'must be 32 bytes')
+    const id = toHex(t.id)
+    if (ids.has(id)) fail(`block.txs[${i}]`, 'appears twice in the block')
+    ids.add(id)
+  })
+  sameBytes(header.txRoot, txRootOf(txs), 'block.header.txRoot')
+  checkResults(results)
+  sameBytes(header.resultsRoot, resultsRootOf(results), 'block.header.resultsRoot')
+}
+
+export interface ChainTip {
+  height: number
+  hash: Uint8Array
+  chainId: string
+}
+
+export function checkLink(header: BlockHeader, tip: ChainTip): void {
+  if (header.height !== tip.height + 1) fail('block.header.height', `is ${header.height}, expected ${tip.height + 1}`)
+  sameBytes(header.prevHash, tip.hash, 'block.header.prevHash')
+  if (header.chainId !== tip.chainId) fail('block.header.chainId', `is "${header.chainId}", expected "${tip.chainId}"`)
+}
+
+export function checkGenesis(block: Block): void {
+  if (block.header.height !== 0) fail('genesis.header.height', `is ${block.header.height}, expected 0`)
+  if (block.txs.length !== 0) fail('genesis.txs', 'must be empty')
+  checkBody(block)
+  sameBytes(block.header.stateRoot, emptyStateRoot(), 'genesis.header.stateRoot')
+}
+
+/** Binds a certificate to its block; the signatures are for the caller to check. */
+export function checkCertificate(cert: CommitCertificate, header: BlockHeader): void {
+  if (cert.seq !== header.height) fail('certificate.seq', `is ${cert.seq}, expected ${header.height}`)
+  sameBytes(cert.digest, header.batchDigest, 'certificate.digest')
+}
+
+export function checkBlockSize(bytes: Uint8Array): void {
+  if (bytes.byteLength > MAX_BLOCK_BYTES) fail('block', `encodes to ${bytes.byteLength} bytes, over the limit of ${MAX_BLOCK_BYTES}`)
+}
+
+/** One state write of a block with its version and hashes: computed once, used by the tree, the state records and the history. */
+export interface PlannedWrite extends LeafUpdate {
+  instance: string
+  key: string
+  value: Uint8Array | null
+  index: number
+}
+
+export function planWrites(results: ReadonlyArray<{ writes: readonly StateWrite[] }>, height: number): PlannedWrite[] {
+  const out: PlannedWrite[] = []
+  results.forEach((r, index) => {
+    for (const w of r.writes) {
+      const keyHash = stateKeyHash(w.instance, w.key)
+      out.push({ instance: w.instance, key: w.key, value: w.value, index, keyHash, valueHash: w.value === null ? null : stateValueHash(keyHash, w.value, height, index) })
+    }
+  })
+  return out
+}

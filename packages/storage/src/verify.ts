@@ -1,0 +1,203 @@
+import { equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
+import { dbCount, dbGet, dbGetMany, dbScan, type Db } from './db.js'
+import { CorruptionError } from './errors.js'
+import { HEAD_KEY, P_BLOCK, P_CERT, P_HASH, P_HISTORY, P_STATE, P_TX, blockKey, certKey, hashKey, historyKey, historyPrefix, parseStateKey, readU64, stateKey, txKey, u64 } from './keys.js'
+import { stateKeyHash, stateValueHash } from './merkle/hash.js'
+import { StateTree } from './merkle/tree.js'
+import { decodeHead, decodeLeaf, decodeStoredBlock, decodeStoredCertificate, decodeTxLoc, encodeHistory, type Head } from './records.js'
+import { checkBody, checkCertificate, checkGenesis, checkLink, planWrites, type ChainTip } from './validate.js'
+
+export interface VerifyOptions {
+  onProgress?: (height: number, total: number) => void
+  /** Full checks (signatures, indexes, history) start here; earlier blocks are only replayed for the state. */
+  fromHeight?: number
+  /** Signature check of a stored certificate (storage itself only checks it binds to its block); throw to fail. */
+  checkCertificate?: (height: number, cert: CommitCertificate, header: BlockHeader) => void
+}
+
+export type VerifyReport = { ok: true; height: number } | { ok: false; height?: number; key?: string; reason: string }
+
+type Failure = Extract<VerifyReport, { ok: false }>
+
+class Found extends Error {
+  constructor(readonly report: Failure) {
+    super(report.reason)
+  }
+}
+
+function bad(report: Omit<Failure, 'ok'>): never {
+  throw new Found({ ok: false, ...report })
+}
+
+/** Runs `fn`; any error it throws becomes a failure at `height`. */
+async function at<T>(height: number, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof Found) throw err
+    return bad({ height, reason: (err as Error).message })
+  }
+}
+
+/**
+ * Walks the chain from genesis and checks everything the store holds against the blocks:
+ * hash links, transaction and result roots, transaction signatures, certificate binding, each
+ * header's state root recomputed from the write sets, the hash index, tx index and history
+ * entries of every block, the head record, no records beyond what the chain implies, and
+ * finally every world-state leaf against the recomputed state. Reports the first failure.
+ */
+export async function verifyLedger(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
+  try {
+    return await run(db, opts)
+  } catch (err) {
+    if (err instanceof Found) return err.report
+    if (err instanceof CorruptionError) return { ok: false, key: err.record, reason: err.message }
+    throw err
+  }
+}
+
+async function run(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
+  const from = opts.fromHeight ?? 0
+  const headBytes = await dbGet(db, HEAD_KEY, 'head')
+  if (headBytes === undefined) {
+    if ((await dbCount(db, P_BLOCK, 'blocks')) > 0) bad({ key: 'head', reason: 'blocks exist but there is no head record' })
+    return { ok: true, height: -1 }
+  }
+  const head = decodeHead(headBytes)
+  const tree = new StateTree()
+  let tip: ChainTip | null = null
+  let txEntries = 0
+  let historyEntries = 0
+  for (let h = 0; h <= head.height; h++) {
+    const bytes = await dbGet(db, blockKey(h), `block ${h}`)
+    if (bytes === undefined) bad({ height: h, reason: `block ${h} is missing (head is ${head.height})` })
+    const block = await at(h, () => decodeStoredBlock(bytes, h))
+    const hash = headerHash(block.header)
+    await at(h, () => {
+      if (tip === null) checkGenesis(block)
+      else {
+        checkLink(block.header, tip)
+        checkBody(block)
+      }
+      if (h >= from) for (const tx of block.txs) verifyTx(tx, block.header.chainId)
+    })
+    const plan = planWrites(block.results, h)
+    const pending = tree.prepare(plan)
+    tree.adopt(pending)
+    if (!equalBytes(pending.root, block.header.stateRoot)) bad({ height: h, reason: `state root ${toHex(block.header.stateRoot)} in the header, ${toHex(pending.root)} recomputed from the write sets` })
+    if (h >= from) {
+      await checkIndexes(db, block, hash, opts)
+      txEntries += await countOwnTxEntries(db, block, head)
+      historyEntries += await checkHistory(db, block, plan)
+    }
+    tip = { height: h, hash, chainId: block.header.chainId }
+    opts.onProgress?.(h, head.height + 1)
+  }
+  const last = tip!
+  const lastHeader = (await at(head.height, async () => decodeStoredBlock((await dbGet(db, blockKey(head.height), 'head block'))!, head.height))).header
+  if (!equalBytes(head.hash, last.hash) || !equalBytes(head.stateRoot, lastHeader.stateRoot) || head.time !== lastHeader.time) {
+    bad({ key: 'head', height: head.height, reason: 'head record does not match the last block' })
+  }
+  await checkNoExtras(db, head, from === 0 ? { txEntries, historyEntries } : null)
+  await checkWorldState(db, tree, head)
+  return { ok: true, height: head.height }
+}
+
+async function checkIndexes(db: Db, block: Block, hash: Uint8Array, opts: VerifyOptions): Promise<void> {
+  const h = block.header.height
+  const byHash = await dbGet(db, hashKey(hash), `hash index ${toHex(hash)}`)
+  if (byHash === undefined || !equalBytes(byHash, u64(h))) bad({ height: h, key: `hash ${toHex(hash)}`, reason: 'hash index entry missing or wrong' })
+  const certBytes = await dbGet(db, certKey(h), `certificate ${h}`)
+  if (certBytes !== undefined) {
+    await at(h, () => {
+      const cert = decodeStoredCertificate(certBytes, h)
+      checkCertificate(cert, block.header)
+      opts.checkCertificate?.(h, cert, block.header)
+    })
+  }
+}
+
+/**
+ * Each transaction's index entry must point at it, or at a later copy of the same transaction
+ * (the index keeps the last one). Returns how many entries point into this block.
+ */
+async function countOwnTxEntries(db: Db, block: Block, head: Head): Promise<number> {
+  const h = block.header.height
+  const entries = await dbGetMany(db, block.txs.map((t) => txKey(t.id)), `tx index of block ${h}`)
+  let own = 0
+  for (let i = 0; i < entries.length; i++) {
+    const id = block.txs[i]!.id
+    const key = `tx ${toHex(id)}`
+    const e = entries[i]
+    if (e === undefined) bad({ height: h, key, reason: 'tx index entry missing' })
+    const loc = await at(h, () => decodeTxLoc(e, key))
+    if (loc.height === h && loc.index === i) {
+      own++
+      continue
+    }
+    const later = loc.height > h && loc.height <= head.height ? await at(h, async () => decodeStoredBlock((await dbGet(db, blockKey(loc.height), `block ${loc.height}`))!, loc.height)) : null
+    const t = later?.txs[loc.index]
+    if (t === undefined || !equalBytes(t.id, id)) bad({ height: h, key, reason: `tx index points to height ${loc.height} index ${loc.index}, expected ${h}/${i}` })
+  }
+  return own
+}
+
+/** Every write of the block has its history entry, byte for byte. Returns the number of distinct entries. */
+async function checkHistory(db: Db, block: Block, plan: ReturnType<typeof planWrites>): Promise<number> {
+  const h = block.header.height
+  const expected = new Map<string, { key: Uint8Array; value: Uint8Array; name: string }>()
+  for (const w of plan) {
+    const key = historyKey(historyPrefix(w.instance, w.key), h, w.index)
+    expected.set(toHex(key), { key, value: encodeHistory({ txId: block.txs[w.index]!.id, value: w.value }), name: `history ${w.instance}/${w.key}@${h}/${w.index}` })
+  }
+  const list = [...expected.values()]
+  const got = await dbGetMany(db, list.map((e) => e.key), `history of block ${h}`)
+  list.forEach((e, i) => {
+    const g = got[i]
+    if (g === undefined || !equalBytes(g, e.value)) bad({ height: h, key: e.name, reason: g === undefined ? 'history entry missing' : 'history entry differs from the block' })
+  })
+  return list.length
+}
+
+/** No block, index, certificate or history record beyond what the chain accounts for. */
+async function checkNoExtras(db: Db, head: Head, expected: { txEntries: number; historyEntries: number } | null): Promise<void> {
+  for (const [prefix, what, keyAt] of [[P_BLOCK, 'block', blockKey], [P_CERT, 'certificate', certKey]] as const) {
+    for await (const [k] of dbScan(db, { gte: keyAt(head.height + 1), lt: Uint8Array.of(prefix + 1) }, `${what}s`)) {
+      bad({ height: k.byteLength === 9 ? readU64(k, 1) : undefined, key: `${what} ${toHex(k)}`, reason: `${what} record beyond the head (${head.height})` })
+    }
+  }
+  const counts: Array<[number, string, number]> = [[P_HASH, 'hash index', head.height + 1]]
+  if (expected !== null) counts.push([P_TX, 'tx index', expected.txEntries], [P_HISTORY, 'history', expected.historyEntries])
+  for (const [prefix, what, want] of counts) {
+    const n = await dbCount(db, prefix, what)
+    if (n !== want) bad({ key: what, reason: `${what} has ${n} entries, the chain accounts for ${want}` })
+  }
+}
+
+/** Every stored leaf equals the state recomputed from the blocks, and none is missing. */
+async function checkWorldState(db: Db, tree: StateTree, head: Head): Promise<void> {
+  let n = 0
+  for await (const [k, v] of dbScan(db, { gte: Uint8Array.of(P_STATE), lt: Uint8Array.of(P_STATE + 1) }, 'world state')) {
+    const name = parseStateKey(k)
+    if (name === null) bad({ key: `state record ${toHex(k)}`, reason: 'malformed key' })
+    const key = `${name.instance}/${name.key}`
+    const leaf = await at(head.height, () => decodeLeaf(v, `state ${key}`))
+    const kh = stateKeyHash(name.instance, name.key)
+    const want = tree.lookup(kh)
+    if (want === null) bad({ key, reason: 'state record for a key the chain does not hold' })
+    if (!equalBytes(stateValueHash(kh, leaf.value, leaf.version.height, leaf.version.index), want)) {
+      bad({ key, height: leaf.version.height, reason: 'state value or version differs from the chain' })
+    }
+    n++
+  }
+  if (n === tree.size) return
+  // Some leaf is missing: name it by finding the latest write whose value has no record.
+  for (let h = head.height; h >= 0; h--) {
+    const block = decodeStoredBlock((await dbGet(db, blockKey(h), `block ${h}`))!, h)
+    for (const w of planWrites(block.results, h).reverse()) {
+      if (w.valueHash === null || !equalBytes(tree.lookup(w.keyHash) ?? new Uint8Array(0), w.valueHash)) continue
+      if ((await dbGet(db, stateKey(w.instance, w.key), `state ${w.instance}/${w.key}`)) === undefined) bad({ key: `${w.instance}/${w.key}`, height: h, reason: 'state record missing' })
+    }
+  }
+  bad({ key: 'world state', reason: `${n} state records, the chain implies ${tree.size}` })
+}

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  Signer,
+  ZERO_HASH,
+  batchDigest,
+  commitSignBytes,
+  encode,
+  generateKeyPair,
+  headerHash,
+  keyPairFromSeed,
+  resultsRootOf,
+  sha256,
+  signTx,
+  txRootOf,
+  utf8,
+  type Block,
+  type CommitCertificate,
+  type StateWrite,
+  type TxResult,
+} from '@vigil/common'
+import { emptyStateRoot, type LedgerStore } from '../src/index.js'
+
+/** Test chain fixtures: signed transactions with chosen write sets, blocks with correct roots, real certificates. */
+export const CHAIN_ID = 'vigil-test'
+export const VALIDATORS = [1, 2, 3, 4].map((i) => new Signer(keyPairFromSeed(new Uint8Array(32).fill(i))))
+export const VALIDATORS_HASH = sha256(encode(['test-validators', VALIDATORS.map((v) => v.publicKey)]))
+const client = new Signer(generateKeyPair())
+let nonce = 0
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-storage-'))
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Plain Uint8Array copy: common's encoder may hand out Buffers, which deepEqual tells apart. */
+export const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b)
+export const val = (v: unknown): Uint8Array => u8(encode(v))
+
+export function genesisBlock(time = 1_700_000_000_000): Block {
+  const header = {
+    chainId: CHAIN_ID,
+    height: 0,
+    prevHash: ZERO_HASH,
+    time,
+    txRoot: txRootOf([]),
+    resultsRoot: resultsRootOf([]),
+    stateRoot: emptyStateRoot(),
+    view: 0,
+    batchDigest: sha256(utf8('genesis')),
+    proposer: 0,
+    validatorsHash: VALIDATORS_HASH,
+  }
+  return { header, txs: [], results: [] }
+}
+
+export interface TxSpec {
+  writes: StateWrite[]
+  /** A failed transaction: code 1, no writes. */
+  fail?: boolean
+}
+
+export function makeTx(spec: TxSpec, instance = 'records') {
+  const tx = signTx({ chainId: CHAIN_ID, signer: client.publicKey, instance, method: 'put', args: { n: nonce }, nonce: `n${nonce++}` }, client)
+  const result: TxResult = spec.fail ? { code: 1, error: 'refused', ret: null, writes: [] } : { code: 0, error: null, ret: null, writes: spec.writes }
+  return { tx, result }
+}
+
+/** The next block on top of the store's head, state root from previewStateRoot. */
+export async function nextBlock(store: LedgerStore, specs: TxSpec[]): Promise<Block> {
+  const head = store.head()!
+  const made = specs.map((s) => makeTx(s))
+  const txs = made.map((m) => m.tx)
+  const results = made.map((m) => m.result)
+  const txRoot = txRootOf(txs)
+  const time = head.time + 1
+  const header = {
+    chainId: CHAIN_ID,
+    height: head.height + 1,
+    prevHash: head.hash,
+    time,
+    txRoot,
+    resultsRoot: resultsRootOf(results),
+    stateRoot: await store.previewStateRoot(results),
+    view: 0,
+    batchDigest: batchDigest(time, head.hash, txRoot),
+    proposer: 0,
+    validatorsHash: VALIDATORS_HASH,
+  }
+  return { header, txs, results }
+}
+
+export function certify(block: Block): CommitCertificate {
+  const { height: seq, batchDigest: digest } = block.header
+  const msg = commitSignBytes({ chainId: CHAIN_ID, validatorsHash: VALIDATORS_HASH }, 0, seq, digest)
+  return { view: 0, seq, digest, sigs: VALIDATORS.slice(0, 3).map((s, replica) => ({ replica, sig: s.sign(msg) })) }
+}
+
+/** Commits `count` blocks of `perBlock` single-write transactions over a key space of `keys`; returns the blocks. */
+export async function commitBlocks(store: LedgerStore, count: number, perBlock: number, keys = 50, rand: () => number = Math.random): Promise<Block[]> {
+  const out: Block[] = []
+  for (let b = 0; b < count; b++) {
+    const specs: TxSpec[] = []
+    for (let i = 0; i < perBlock; i++) {
+      const key = `k${Math.floor(rand() * keys)}`
+      const r = rand()
+      specs.push(r < 0.1 ? { writes: [{ instance: 'records', key, value: null }] } : r < 0.15 ? { writes: [], fail: true } : { writes: [{ instance: 'records', key, value: val({ b, i, r }) }] })
+    }
+    const block = await nextBlock(store, specs)
+    await store.commitBlock(block, certify(block))
+    out.push(block)
+  }
+  return out
+}
+
+export { headerHash }
