@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { decodeCanonical, type Signer } from '@vigil/common'
+import { decodeCanonical, encode, type Signer } from '@vigil/common'
 import { ResultCode, describeContracts, executeBlock, query, type EntryRecord, type MemoryState, type PatientRecord } from '../src/execution/index.js'
 import { blockContext, clinician, hex, makeTx, patient, runBlock, stateWith, stranger } from './execution-fixtures.js'
 
@@ -167,5 +167,24 @@ describe('execution: mhealth', () => {
     await assert.rejects(page({ from: '2024-03-05', to: '2024-03-01' }), { status: 400, code: 'BAD_ARGS' })
     await assert.rejects(page({ from: '2024-13-01' }), { status: 400 })
     await assert.rejects(query('study', 'entries', { patientId: 'P-9' }, state), { status: 404 })
+  })
+
+  it('a range query reads a bounded number of entries, then returns a cursor', async () => {
+    const state = await registered()
+    const count = 10_500
+    const writes = Array.from({ length: count }, (_, i) => ({
+      instance: 'study',
+      key: `entry/${PID}/${String(i + 1).padStart(9, '0')}`,
+      value: encode({ n: i + 1, date: '2020-01-01', author: hex(patient), height: 3, time: 0, tx: '00', payload: { format: 'plain/v1', data: {} } }),
+    }))
+    const record = (await query('study', 'patient', { patientId: PID }, state)) as PatientRecord & { patientId?: string }
+    delete record.patientId
+    writes.push({ instance: 'study', key: `patient/${PID}`, value: encode({ ...record, entryCount: count }) })
+    state.commit([{ code: 0, error: null, ret: null, writes }])
+    type Page = { entries: EntryRecord[]; next: number | null }
+    const first = (await query('study', 'entries', { patientId: PID, from: '2024-01-01' }, state)) as Page
+    assert.deepEqual(first, { entries: [], next: 10_000 })
+    const rest = (await query('study', 'entries', { patientId: PID, from: '2024-01-01', after: first.next }, state)) as Page
+    assert.deepEqual(rest, { entries: [], next: null })
   })
 })

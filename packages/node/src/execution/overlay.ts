@@ -71,9 +71,14 @@ export class TxOverlay {
     return bytes === null ? undefined : decodeValue(bytes, instance, key)
   }
 
-  /** Contracts build values from validated arguments; a non-JSON value is a bug, so it throws. */
   put(instance: string, key: string, value: unknown): void {
-    const bytes = encode(expectJson(value, `value for ${instance}/${key}`))
+    // Values come from JSON arguments; the check is a cheap guard that state stays JSON.
+    try {
+      expectJson(value, 'value')
+    } catch (err) {
+      throw new ExecError(ResultCode.BAD_ARGS, (err as Error).message)
+    }
+    const bytes = encode(value)
     if (bytes.byteLength > MAX_VALUE_BYTES) throw new ExecError(ResultCode.BAD_ARGS, `value of ${bytes.byteLength} bytes is over the limit of ${MAX_VALUE_BYTES}`)
     this.#write(instance, key, bytes)
   }

@@ -173,17 +173,18 @@ async function readEntries(state: ReadNamespace, { patientId, from, to, after = 
   const { entryCount } = await loadPatient(state, patientId)
   const entries: EntryRecord[] = []
   let last = after
+  let more = last < entryCount
   // Entries are in append order, not date order, so the range filters rather than seeks;
   // the scan stops at `limit` matches or MAX_ENTRIES_SCANNED reads and hands back a cursor.
-  while (entries.length < limit && last < entryCount && last - after < MAX_ENTRIES_SCANNED) {
+  while (more && entries.length < limit && last - after < MAX_ENTRIES_SCANNED) {
     const rows = await state.scan({ prefix: entryPrefix(patientId), gte: entryRecordKey(patientId, last + 1), limit: MAX_SCAN_LIMIT })
-    if (rows.length === 0) break
     for (const { value } of rows) {
       const entry = value as EntryRecord
       last = entry.n
       if ((from === undefined || entry.date >= from) && (to === undefined || entry.date <= to)) entries.push(entry)
       if (entries.length === limit) break
     }
+    more = rows.length > 0 && last < entryCount
   }
-  return { entries, next: last < entryCount ? last : null }
+  return { entries, next: more ? last : null }
 }
