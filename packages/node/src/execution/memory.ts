@@ -1,4 +1,4 @@
-import type { StateWrite, TxResult } from '@vigil/common'
+import { compareBytes, utf8, type StateWrite, type TxResult } from '@vigil/common'
 import type { ScanOptions, StateReader } from './types.js'
 
 /**
@@ -12,11 +12,17 @@ export class MemoryState implements StateReader {
     return this.#instances.get(instance)?.get(key) ?? null
   }
 
+  /** In UTF-8 byte order, as the LevelDB store scans. */
   async scan(instance: string, { prefix = '', gte = '', lt, limit }: ScanOptions): Promise<Array<{ key: string; value: Uint8Array }>> {
     const values = this.#instances.get(instance)
     if (values === undefined) return []
-    const keys = [...values.keys()].filter((k) => k.startsWith(prefix) && k >= gte && (lt === undefined || k < lt)).sort()
-    return keys.slice(0, limit).map((key) => ({ key, value: values.get(key)! }))
+    const from = utf8(gte)
+    const to = lt === undefined ? undefined : utf8(lt)
+    const keys = [...values.keys()]
+      .map((key) => ({ key, bytes: utf8(key) }))
+      .filter(({ key, bytes }) => key.startsWith(prefix) && compareBytes(bytes, from) >= 0 && (to === undefined || compareBytes(bytes, to) < 0))
+      .sort((a, b) => compareBytes(a.bytes, b.bytes))
+    return keys.slice(0, limit).map(({ key }) => ({ key, value: values.get(key)! }))
   }
 
   /** Applies a block's results as storage would: every write of every result, in order. */
