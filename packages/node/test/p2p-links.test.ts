@@ -66,6 +66,22 @@ describe('p2p links', { timeout: 60_000 }, () => {
     assert.throws(() => nodes[1]!.pbft.send(1, bytes('self')), RangeError)
   })
 
+  it('bounds each peer queue: frames beyond queueMax are refused and counted, the rest arrive in order', async () => {
+    const set = validatorSet(await freePorts(2))
+    const a = started.add(linksFor(set, 0))
+    const b = node(set, 1)
+    const ch = a.channel(PBFT, { maxFrameBytes: 1024, queueMax: 16 })
+    await a.start()
+    await b.links.start()
+    await waitFor('linked', () => a.isConnected(1) && b.links.isConnected(0))
+    // All in one tick: the pump only runs on the next microtask, so the queue fills.
+    const accepted = Array.from({ length: 20 }, (_, k) => ch.send(1, bytes(`q${k}`)))
+    assert.deepEqual(accepted, [...Array(16).fill(true), ...Array(4).fill(false)])
+    assert.equal(a.counters().channels[PBFT]!.drops.queueFull, 4)
+    await waitFor('16 frames', () => b.got.length === 16)
+    assert.deepEqual(b.got.map((g) => g.text), Array.from({ length: 16 }, (_, k) => `q${k}`))
+  })
+
   it('refuses a stranger: its dials fail, it opens no stream, and validators never dial an impostor at a known address', async () => {
     const ports = await freePorts(3)
     const set = validatorSet(ports)
