@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { afterEach, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import '../src/p2p/polyfill.js'
@@ -64,6 +66,20 @@ describe('p2p links', { timeout: 60_000 }, () => {
     assert.equal(c.framesOut, 503)
     assert.equal(Object.values(c.drops).reduce((a, b) => a + b, 0), 0)
     assert.throws(() => nodes[1]!.pbft.send(1, bytes('self')), RangeError)
+  })
+
+  it('fails start() cleanly when the listen port is taken', async () => {
+    const [port] = await freePorts(1)
+    const set = validatorSet([port!, port! + 1])
+    const blocker = createServer().listen(port, '127.0.0.1')
+    await once(blocker, 'listening')
+    try {
+      const links = started.add(linksFor(set, 0))
+      await assert.rejects(links.start())
+      assert.deepEqual(links.listenAddresses(), [])
+    } finally {
+      blocker.close()
+    }
   })
 
   it('bounds each peer queue: frames beyond queueMax are refused and counted, the rest arrive in order', async () => {

@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { Backoff } from './backoff.js'
 import { FrameTooLargeError } from './errors.js'
@@ -66,7 +66,7 @@ const COALESCE_BYTES = 64 * 1024
 const OPEN_STREAM_TIMEOUT_MS = 5_000
 const RETRY_BACKOFF = { minMs: 50, maxMs: 2_000 }
 /** One live stream per peer is expected; a few more cover a reopen racing the old stream's close. */
-export const MAX_INBOUND_CHANNEL_STREAMS = 4
+export const MAX_CHANNEL_STREAMS = 4
 const QUEUE_MAX_LIMIT = 1_000_000
 
 export class ChannelImpl implements Channel {
@@ -141,7 +141,7 @@ export class ChannelImpl implements Channel {
     }
     const decoder = new FrameDecoder(this.maxFrameBytes)
     const onFrame = (frame: Uint8Array): void => this.#deliver(from, frame)
-    const onMessage = (evt: { data: Parameters<typeof chunkBytes>[0] }): void => {
+    const onMessage = (evt: StreamMessageEvent): void => {
       try {
         decoder.push(chunkBytes(evt.data), onFrame)
       } catch (err) {

@@ -13,7 +13,7 @@
  */
 import './polyfill.js'
 
-export { PeerLinks, type PeerLinksOptions, type PeerListener, type LinkCounters } from './links.js'
+export { PeerLinks, type PeerLinksOptions, type PeerListener, type LinkCounters, type Transport } from './links.js'
 export type { Channel, ChannelOptions, ChannelCounters, DropReason, FrameHandler } from './channel.js'
 export type { RequestOptions, HandleOptions, RequestHandler, RequestCounters } from './reqresp.js'
 export { createHost, allowlistGater, validatorPeerIds, type Host, type HostOptions } from './host.js'

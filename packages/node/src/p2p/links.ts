@@ -5,7 +5,7 @@ import { ValidationError } from '@vigil/common'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
-import { ChannelImpl, MAX_INBOUND_CHANNEL_STREAMS, type Channel, type ChannelCounters, type ChannelOptions, type LinkContext } from './channel.js'
+import { ChannelImpl, MAX_CHANNEL_STREAMS, type Channel, type ChannelCounters, type ChannelOptions, type LinkContext } from './channel.js'
 import { createHost, validatorPeerIds, type Host, type HostOptions } from './host.js'
 import {
   DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -36,6 +36,20 @@ export interface LinkCounters {
 
 const DIAL_TIMEOUT_MS = 5_000
 
+/** What the node needs from the network: PeerLinks, or a simulated network in tests. */
+export interface Transport {
+  readonly self: number
+  readonly size: number
+  channel(protocol: string, opts: ChannelOptions): Channel
+  handle(protocol: string, handler: RequestHandler, opts: HandleOptions): void
+  request(peer: number, protocol: string, body: Uint8Array, opts: RequestOptions): Promise<Uint8Array>
+  onPeer(listener: PeerListener): () => void
+  connectedPeers(): number[]
+  counters(): LinkCounters
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
 /**
  * The node's transport to the other validators (the only libp2p user). It keeps a connection to every
  * validator by dialing its genesis addresses with capped, jittered exponential backoff (both sides dial,
@@ -44,7 +58,7 @@ const DIAL_TIMEOUT_MS = 5_000
  *
  * Register channels and handlers before start(); start() opens the host, stop() closes everything.
  */
-export class PeerLinks {
+export class PeerLinks implements Transport {
   readonly self: number
   readonly size: number
   readonly #opts: PeerLinksOptions
@@ -109,7 +123,7 @@ export class PeerLinks {
   }
 
   /** One request to a connected validator; rejects with PeerNotConnectedError, RequestTimeoutError, FrameTooLargeError or a stream error. */
-  request(peer: number, protocol: string, body: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
+  async request(peer: number, protocol: string, body: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     this.#checkPeer(peer)
     return request(this.#connection(peer), peer, protocol, body, opts, this.#stop.signal, this.#requests)
   }
@@ -145,11 +159,24 @@ export class PeerLinks {
     this.#stop = new AbortController()
     const host = await createHost(this.#opts)
     this.#host = host
+    try {
+      await this.#startHost(host)
+    } catch (err) {
+      // E.g. the listen port is taken: leave nothing half-started behind.
+      this.#host = undefined
+      await host.stop()
+      throw err
+    }
+    this.#log.info({ peerId: this.peerId, listen: this.listenAddresses() }, 'p2p started')
+    this.#loops = this.#dialAddrs.flatMap((addrs, peer) => (peer === this.self || addrs.length === 0 ? [] : [this.#keepConnected(peer, addrs)]))
+  }
+
+  async #startHost(host: Host): Promise<void> {
     const peerIndex = (conn: Connection): number | undefined => this.#peerIndex(conn.remotePeer)
     for (const [protocol, ch] of this.#channels) {
       await host.handle(protocol, (stream, conn) => ch.handleInbound(stream, conn), {
-        maxInboundStreams: MAX_INBOUND_CHANNEL_STREAMS,
-        maxOutboundStreams: MAX_INBOUND_CHANNEL_STREAMS,
+        maxInboundStreams: MAX_CHANNEL_STREAMS,
+        maxOutboundStreams: MAX_CHANNEL_STREAMS,
       })
     }
     for (const [protocol, { handler, opts }] of this.#handlers) {
@@ -162,8 +189,6 @@ export class PeerLinks {
     host.addEventListener('peer:connect', (evt) => this.#peerEvent(evt.detail, true))
     host.addEventListener('peer:disconnect', (evt) => this.#peerEvent(evt.detail, false))
     await host.start()
-    this.#log.info({ peerId: this.peerId, listen: this.listenAddresses() }, 'p2p started')
-    this.#loops = this.#dialAddrs.flatMap((addrs, peer) => (peer === this.self || addrs.length === 0 ? [] : [this.#keepConnected(peer, addrs)]))
   }
 
   async stop(): Promise<void> {
