@@ -12,7 +12,7 @@ import {
   type Tx,
   type TxResult,
 } from '@vigil/common'
-import { dbGet, dbGetMany, dbScan, openDb, toStorageError, type BatchOp, type Db } from './db.js'
+import { dbGet, dbGetMany, dbScan, dbWrite, openDb, type BatchOp, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
 import {
   HEAD_KEY,
@@ -247,12 +247,8 @@ export class LedgerStore {
     })
   }
 
-  async #write(ops: BatchOp[], sync = true): Promise<void> {
-    try {
-      await this.#db.batch(ops, { sync })
-    } catch (err) {
-      throw toStorageError('batch write', err)
-    }
+  #write(ops: BatchOp[], sync = true): Promise<void> {
+    return dbWrite(this.#db, ops, sync)
   }
 
   async getBlockBytes(height: number): Promise<Uint8Array | null> {

@@ -1,5 +1,5 @@
-import { HASH_BYTES, compareBytes, equalBytes } from '@vigil/common'
-import { emptyStateRoot, innerHash, leafHash, nibble } from './hash.js'
+import { HASH_BYTES, compareBytes, equalBytes, sha256 } from '@vigil/common'
+import { INNER_INPUT_BYTES, MAX_DEPTH, emptyStateRoot, innerHashInput, leafHash, nibble } from './hash.js'
 
 /**
  * The world-state tree in memory: a 16-ary Merkle trie over sha256(instance, key) with path
@@ -46,7 +46,10 @@ export interface RawProof {
   terminal: { kind: 'member'; valueHash: Uint8Array } | { kind: 'other'; keyHash: Uint8Array; valueHash: Uint8Array } | { kind: 'empty' }
 }
 
-function grow<T extends Uint8Array | Int32Array>(a: T, need: number, make: (n: number) => T): T {
+/** A detached plain copy: Buffer#slice would return a view into the slab, which later updates overwrite. */
+const copy = (view: Uint8Array): Uint8Array => new Uint8Array(view)
+
+function grow<T extends Buffer | Int32Array>(a: T, need: number, make: (n: number) => T): T {
   if (need <= a.length) return a
   // 1.5x keeps the transient copy small at millions of keys.
   const b = make(Math.max(need, Math.ceil(a.length * 1.5)))
@@ -63,16 +66,20 @@ interface Ctx {
 }
 
 export class StateTree {
-  #leaves = new Uint8Array(LEAF_BYTES * 1024)
+  // Buffers, so child hashes can be copied into a hash input with Buffer.copy (no view objects).
+  #leaves = Buffer.alloc(LEAF_BYTES * 1024)
   #leafTop = 0
   #leafFree: number[] = []
   #kids = new Int32Array(FANOUT * 1024)
-  #hashes = new Uint8Array(HASH_BYTES * 1024)
+  #hashes = Buffer.alloc(HASH_BYTES * 1024)
   #innerTop = 0
   #innerFree: number[] = []
   #root = 0
   #size = 0
   #loading: number[] | null = null
+  /** Child refs of the node being rebuilt at each depth: recursion never reuses a depth's array while it is live. */
+  readonly #kidsAt = Array.from({ length: MAX_DEPTH + 1 }, () => new Int32Array(FANOUT))
+  readonly #input = Buffer.alloc(INNER_INPUT_BYTES)
 
   /** Number of keys. */
   get size(): number {
@@ -80,7 +87,7 @@ export class StateTree {
   }
 
   root(): Uint8Array {
-    return this.#root === 0 ? emptyStateRoot() : this.#hashOf(this.#root).slice()
+    return this.#root === 0 ? emptyStateRoot() : copy(this.#hashOf(this.#root))
   }
 
   /** Bulk load (store open): addLeaf for every key in any order, then finishLoad. */
@@ -107,7 +114,7 @@ export class StateTree {
     const ups = [...last.values()].sort((a, b) => compareBytes(a.keyHash, b.keyHash))
     const ctx: Ctx = { createdInner: [], createdLeaves: [], replacedInner: [], replacedLeaves: [], sizeDelta: 0 }
     const rootRef = this.#update(this.#root, 0, ups, 0, ups.length, ctx)
-    return { ...ctx, base: this.#root, rootRef, root: rootRef === 0 ? emptyStateRoot() : this.#hashOf(rootRef).slice() }
+    return { ...ctx, base: this.#root, rootRef, root: rootRef === 0 ? emptyStateRoot() : copy(this.#hashOf(rootRef)) }
   }
 
   adopt(p: Pending): void {
@@ -142,7 +149,7 @@ export class StateTree {
           const c = this.#kids[base + i]!
           if (c === 0) continue
           bitmap |= 0x8000 >>> i
-          if (i !== n) siblings.push(this.#hashOf(c).slice())
+          if (i !== n) siblings.push(copy(this.#hashOf(c)))
         }
         levels.push({ bitmap, siblings })
       }
@@ -151,8 +158,8 @@ export class StateTree {
     if (ref === 0) return { levels, terminal: { kind: 'empty' } }
     const o = (-ref - 1) * LEAF_BYTES
     const kh = this.#leaves.subarray(o, o + HASH_BYTES)
-    const valueHash = this.#leaves.slice(o + HASH_BYTES, o + 2 * HASH_BYTES)
-    return equalBytes(kh, keyHash) ? { levels, terminal: { kind: 'member', valueHash } } : { levels, terminal: { kind: 'other', keyHash: kh.slice(), valueHash } }
+    const valueHash = copy(this.#leaves.subarray(o + HASH_BYTES, o + 2 * HASH_BYTES))
+    return equalBytes(kh, keyHash) ? { levels, terminal: { kind: 'member', valueHash } } : { levels, terminal: { kind: 'other', keyHash: copy(kh), valueHash } }
   }
 
   #hashOf(ref: number): Uint8Array {
@@ -177,7 +184,7 @@ export class StateTree {
     let slot = this.#leafFree.pop()
     if (slot === undefined) {
       slot = this.#leafTop++
-      this.#leaves = grow(this.#leaves, this.#leafTop * LEAF_BYTES, (n) => new Uint8Array(n))
+      this.#leaves = grow(this.#leaves, this.#leafTop * LEAF_BYTES, (n) => Buffer.alloc(n))
     }
     const o = slot * LEAF_BYTES
     this.#leaves.set(keyHash, o)
@@ -192,23 +199,26 @@ export class StateTree {
     let count = 0
     let only = 0
     let bitmap = 0
-    const hashes: Uint8Array[] = []
+    let o = 3
     for (let i = 0; i < FANOUT; i++) {
       const c = kids[i]!
       if (c === 0) continue
       count++
       only = c
       bitmap |= 0x8000 >>> i
-      hashes.push(this.#hashOf(c))
+      if (c > 0) this.#hashes.copy(this.#input, o, (c - 1) * HASH_BYTES, c * HASH_BYTES)
+      else this.#leaves.copy(this.#input, o, (-c - 1) * LEAF_BYTES + 2 * HASH_BYTES, (-c) * LEAF_BYTES)
+      o += HASH_BYTES
     }
     if (count === 0) return 0
     if (count === 1 && only < 0) return only
-    const h = innerHash(bitmap, hashes)
+    innerHashInput(this.#input, bitmap)
+    const h = sha256(this.#input.subarray(0, o))
     let slot = this.#innerFree.pop()
     if (slot === undefined) {
       slot = this.#innerTop++
       this.#kids = grow(this.#kids, this.#innerTop * FANOUT, (n) => new Int32Array(n))
-      this.#hashes = grow(this.#hashes, this.#innerTop * HASH_BYTES, (n) => new Uint8Array(n))
+      this.#hashes = grow(this.#hashes, this.#innerTop * HASH_BYTES, (n) => Buffer.alloc(n))
     }
     this.#kids.set(kids, slot * FANOUT)
     this.#hashes.set(h, slot * HASH_BYTES)
@@ -219,7 +229,7 @@ export class StateTree {
   /** Canonical subtree of leaf refs sorted by key hash, all sharing the first `depth` nibbles. */
   #build(depth: number, refs: readonly number[], ctx: Ctx | null): number {
     if (refs.length <= 1) return refs[0] ?? 0
-    const kids = new Int32Array(FANOUT)
+    const kids = this.#kidsAt[depth]!.fill(0)
     let start = 0
     while (start < refs.length) {
       const n = nibble(this.#leafKey(refs[start]!), depth)
@@ -236,7 +246,8 @@ export class StateTree {
     if (lo === hi) return ref
     if (ref > 0) {
       const base = (ref - 1) * FANOUT
-      const kids = this.#kids.slice(base, base + FANOUT)
+      const kids = this.#kidsAt[depth]!
+      kids.set(this.#kids.subarray(base, base + FANOUT))
       let changed = false
       let start = lo
       while (start < hi) {
