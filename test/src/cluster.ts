@@ -141,7 +141,7 @@ export class Cluster {
   }
 
   async deploy(via: number, name: string, contract: 'kv' | 'mhealth'): Promise<Committed> {
-    const r = await this.submit(via, this.admin, '_lifecycle', 'deploy', { name, contract, init: {} })
+    const r = await this.submit(via, this.admin, '_lifecycle', 'deploy', { name, contract })
     if (!r.result.ok) throw new Error(`deploy ${name} failed: ${r.result.error}`)
     return r
   }

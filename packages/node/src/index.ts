@@ -1,1 +1,15 @@
-export {}
+/**
+ * @vigil/node: the validating-peer daemon. `startNode(loadConfig(home), logger)` runs one peer:
+ * LevelDB store, libp2p links to the other validators, the PBFT core behind its driver, block
+ * sync, contract execution and the HTTP API. The p2p module is imported first for its
+ * Promise.withResolvers polyfill (libp2p needs it on Node 20).
+ */
+export * from './p2p/index.js'
+export { startNode, VigilNode, PBFT_PROTOCOL, MEMPOOL_PROTOCOL } from './daemon.js'
+export { loadConfig, parseConfigFile, readGenesisFile, ENV_OVERRIDES, type NodeConfig, type NodeConfigFile } from './config.js'
+export { createLogger, type Logger } from './log.js'
+export { BlockExecutor, DivergenceError, stateReaderOf, type OrderedBatch } from './ledger/executor.js'
+export { genesisBlock } from './ledger/genesis-block.js'
+export { BlockVerifier } from './sync/verify-block.js'
+export * from './execution/index.js'
+export { headerJson, blockJson, txJson, resultJson, certificateJson, valueJson } from './api/json.js'

@@ -40,9 +40,11 @@ export function registerClientCommands(program: Command): void {
     .description('deploy a contract instance (admins only)')
     .requiredOption('--name <instance>', 'instance name')
     .requiredOption('--contract <type>', 'built-in contract type: kv | mhealth')
-    .option('--init <json>', 'init arguments as a JSON object', '{}')
-    .action(async (o: ClientOpts & { name: string; contract: string; init: string }) => {
-      await submit(o, '_lifecycle', 'deploy', { name: o.name, contract: o.contract, init: parseJsonArg(o.init, '--init') })
+    .option('--init <json>', 'init arguments as a JSON object (kv: initial values)')
+    .action(async (o: ClientOpts & { name: string; contract: string; init?: string }) => {
+      const args: Record<string, unknown> = { name: o.name, contract: o.contract }
+      if (o.init !== undefined) args.init = parseJsonArg(o.init, '--init')
+      await submit(o, '_lifecycle', 'deploy', args)
     })
 
   withKey(withNode(program.command('invoke')))

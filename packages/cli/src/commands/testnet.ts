@@ -142,7 +142,8 @@ async function demo(m: TestnetManifest, dir: string): Promise<void> {
   const send = async (key: typeof admin, method: string, instance: string, args: Record<string, unknown>) =>
     (await sendTx(api, makeTx(m.chainId, key, instance, method, args), true)) as CommittedTx
 
-  const dep = await send(admin, 'deploy', '_lifecycle', { name: 'sleepstudy', contract: 'mhealth', init: {} })
+  const dep = await send(admin, 'deploy', '_lifecycle', { name: 'sleepstudy', contract: 'mhealth' })
+  if (!dep.result.ok && !String(dep.result.error).includes('exists')) throw new CliError(`demo deploy failed: ${dep.result.error}`)
   console.log(`deploy sleepstudy (mhealth): ${dep.result.ok ? `committed in block ${dep.height}` : dep.result.error}`)
   const reg = await send(patient, 'registerPatient', 'sleepstudy', { patientId: 'P-0001', profile: { studyArm: 'cbt-i', yearOfBirth: 1980 } })
   if (!reg.result.ok && !String(reg.result.error).includes('exists')) throw new CliError(`demo registerPatient failed: ${reg.result.error}`)

@@ -1,0 +1,126 @@
+import { encodeMessage, type Delivery, type Input, type Ready, type Replica, type StateTransferRequest } from '@vigil/consensus'
+import type { LedgerStore } from '@vigil/storage'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics.js'
+import type { Channel } from '../p2p/channel.js'
+
+export interface DriverHooks {
+  /** Executes and commits a delivered batch; returns the new block's header hash. */
+  execute(d: Delivery): Promise<Uint8Array>
+  /** The core saw a stable checkpoint beyond its window: fetch blocks up to it. */
+  stateTransfer(req: StateTransferRequest): void
+  /** An unrecoverable error (divergence, storage failure): the peer must stop, not guess. */
+  halt(err: unknown): void
+}
+
+/**
+ * The one place where the pure PBFT core meets the world. Inputs are queued and stepped one
+ * at a time; each Ready is applied in the order the core requires (etcd raft's Ready
+ * contract): persist durably, then send, then execute deliveries and feed 'executed' back
+ * before any other input.
+ */
+export class ConsensusDriver {
+  readonly #queue: Input[] = []
+  #running = false
+  #stopped = false
+  #tickQueued = false
+  #paused = false
+  #idle: Promise<void> = Promise.resolve()
+  #view = -1
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly store: LedgerStore,
+    private readonly pbft: Channel,
+    private readonly hooks: DriverHooks,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  get status() {
+    return this.replica.status()
+  }
+
+  /** Queues an input; the queue is bounded by what feeds it (channel queues, mempool, ticks). */
+  push(input: Input): void {
+    if (this.#stopped) return
+    // While block sync owns the store, consensus traffic is useless (it is about heights we
+    // do not have yet) and would only pile up; client requests are kept.
+    if (this.#paused && input.type !== 'request') return
+    if (input.type === 'tick') {
+      // Ticks carry the current time; one pending tick is enough.
+      if (this.#tickQueued) return
+      this.#tickQueued = true
+    }
+    this.#queue.push(input)
+    if (!this.#running && !this.#paused) this.#idle = this.#pump()
+  }
+
+  /** Stops stepping (block sync is about to write blocks); resolves once the step in hand is done. */
+  async pause(): Promise<void> {
+    this.#paused = true
+    await this.#idle
+  }
+
+  /** Steps again, first telling the core how far the ledger now reaches. */
+  resume(seq: number, blockHash: Uint8Array): void {
+    this.#paused = false
+    this.#queue.unshift({ type: 'stateTransferred', seq, blockHash })
+    if (!this.#running) this.#idle = this.#pump()
+  }
+
+  /** Stops taking inputs and waits for the step in hand to finish (its block committed). */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.#queue.length = 0
+    await this.#idle
+  }
+
+  async #pump(): Promise<void> {
+    this.#running = true
+    try {
+      while (this.#queue.length > 0 && !this.#stopped && !this.#paused) {
+        const input = this.#queue.shift()!
+        if (input.type === 'tick') this.#tickQueued = false
+        await this.#apply(this.replica.step(input))
+      }
+    } catch (err) {
+      this.#stopped = true
+      this.hooks.halt(err)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  async #apply(ready: Ready): Promise<void> {
+    // Persist before send: a vote must be durable before it leaves, or a restarted peer could vote twice.
+    if (ready.persist.length > 0) await this.store.writeConsensus(ready.persist, { sync: true })
+    for (const { to, msg } of ready.send) {
+      const frame = encodeMessage(msg)
+      if (to === 'all') this.pbft.broadcast(frame)
+      else this.pbft.send(to, frame)
+    }
+    const executed: Input[] = []
+    for (const d of ready.deliver) executed.push({ type: 'executed', seq: d.seq, blockHash: await this.hooks.execute(d) })
+    // 'executed' goes ahead of everything queued: the core needs the parent hash to go on.
+    this.#queue.unshift(...executed)
+    if (ready.stateTransfer !== null) this.hooks.stateTransfer(ready.stateTransfer)
+    for (const d of ready.dropped) this.metrics.dropped.inc({ reason: d.reason.split(':')[0] ?? 'other' })
+    this.#noteView()
+    for (const f of ready.faults) {
+      this.metrics.faults.inc({ replica: String(f.replica) })
+      this.log.warn({ replica: f.replica, reason: f.reason }, 'peer misbehaved')
+    }
+  }
+
+  #noteView(): void {
+    const { view, primary } = this.replica.status()
+    if (view === this.#view) return
+    if (this.#view >= 0 && view > this.#view) {
+      this.metrics.viewChanges.inc()
+      this.log.info({ view, primary }, 'entered a new view')
+    }
+    this.#view = view
+    this.metrics.view.set(view)
+  }
+}

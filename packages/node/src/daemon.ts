@@ -1,0 +1,317 @@
+import './p2p/index.js'
+import { performance } from 'node:perf_hooks'
+import {
+  Signer, ValidationError, decodeTx, equalBytes, faultTolerance, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
+  type Block, type Tx,
+} from '@vigil/common'
+import { Replica, decodeMessage, type Delivery, type Request, type StateTransferRequest } from '@vigil/consensus'
+import { LedgerStore, emptyStateRoot } from '@vigil/storage'
+import type { FastifyInstance } from 'fastify'
+import { startApi } from './api/server.js'
+import { PeerService } from './api/peer-service.js'
+import type { NodeConfig } from './config.js'
+import { ConsensusDriver } from './consensus/driver.js'
+import { BlockExecutor } from './ledger/executor.js'
+import { CommitWaiters } from './ledger/commit-waiters.js'
+import { genesisBlock } from './ledger/genesis-block.js'
+import type { Logger } from './log.js'
+import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip } from './mempool/gossip.js'
+import { Mempool } from './mempool/mempool.js'
+import { Metrics } from './metrics.js'
+import type { Channel } from './p2p/channel.js'
+import { PeerLinks } from './p2p/links.js'
+import { resultJson } from './api/json.js'
+import { BlockSync } from './sync/block-sync.js'
+import { BlockVerifier } from './sync/verify-block.js'
+
+export const PBFT_PROTOCOL = '/vigil/pbft/1'
+export const MEMPOOL_PROTOCOL = '/vigil/mempool/1'
+/** A PRE-PREPARE carries a whole batch; NEW-VIEW may carry several. */
+const MAX_PBFT_FRAME_BYTES = 48 * 1024 * 1024
+const LAG_PROBE_MS = 1000
+/** Behind by this many blocks on two probes in a row triggers a sync. */
+const LAG_BLOCKS = 2
+
+export interface CommittedTxView {
+  txId: string
+  height: number
+  index: number
+  result: ReturnType<typeof resultJson>
+}
+
+/**
+ * One validating peer: LevelDB store, libp2p links, the PBFT core behind its driver,
+ * the executor, the mempool and the HTTP API, started and stopped in that order.
+ */
+export class VigilNode {
+  readonly metrics = new Metrics()
+  readonly mempool: Mempool
+  readonly waiters = new CommitWaiters<CommittedTxView>()
+  store!: LedgerStore
+  links!: PeerLinks
+  driver!: ConsensusDriver
+  executor!: BlockExecutor
+  api!: { app: FastifyInstance; url: string }
+  halted: string | null = null
+  #gossip!: GossipBatcher
+  #pbft!: Channel
+  #ticker: NodeJS.Timeout | undefined
+  #lagProbe: NodeJS.Timeout | undefined
+  sync!: BlockSync
+  #catchingUp: Promise<void> | null = null
+  #behind = 0
+
+  constructor(
+    readonly cfg: NodeConfig,
+    readonly log: Logger,
+  ) {
+    this.mempool = new Mempool(cfg.mempool.maxTxs)
+  }
+
+  get genesis() {
+    return this.cfg.genesisDoc
+  }
+
+  async start(): Promise<void> {
+    const g = this.genesis
+    this.store = await LedgerStore.open(this.cfg.dataDir)
+    await this.#ensureGenesis()
+    this.executor = new BlockExecutor(this.store, g)
+
+    const validators = g.validators.map((v) => ({ ...v, addresses: this.cfg.peers[String(v.index)] ?? v.addresses }))
+    this.links = new PeerLinks({ keyPair: this.cfg.keyPair, listen: this.cfg.listen, validators, self: this.cfg.index, logger: this.log.child({ room: 'p2p' }) })
+    this.#pbft = this.links.channel(PBFT_PROTOCOL, { maxFrameBytes: MAX_PBFT_FRAME_BYTES, queueMax: 8192 })
+    const mempoolCh = this.links.channel(MEMPOOL_PROTOCOL, { maxFrameBytes: GOSSIP_MAX_FRAME_BYTES, queueMax: 1024 })
+    this.#gossip = new GossipBatcher((frame) => mempoolCh.broadcast(frame))
+    this.links.onPeer(() => this.metrics.peersConnected.set(this.links.connectedPeers().length))
+
+    const signer = new Signer(this.cfg.keyPair)
+    const replica = new Replica(
+      {
+        id: this.cfg.index,
+        n: g.validators.length,
+        params: g.consensus,
+        domain: { chainId: g.chainId, validatorsHash: validatorsHash(g.validators) },
+        crypto: {
+          sign: (b) => signer.sign(b),
+          verify: (i, b, sig) => {
+            const v = g.validators[i]
+            return v !== undefined && verifySignature(v.publicKey, b, sig)
+          },
+        },
+        validateRequest: (r) => this.#validRequest(r),
+      },
+      await this.store.readConsensus(),
+    )
+    this.driver = new ConsensusDriver(
+      replica,
+      this.store,
+      this.#pbft,
+      { execute: (d) => this.#execute(d), stateTransfer: (req) => this.#stateTransfer(req), halt: (err) => this.#halt(err) },
+      this.metrics,
+      this.log.child({ room: 'consensus' }),
+    )
+    this.sync = new BlockSync(this.links, this.store, new BlockVerifier(g, this.store, this.executor), (b) => this.#committed(b), this.metrics, this.log.child({ room: 'sync' }))
+    this.sync.register()
+    // Consensus waits until the first catch-up has brought the ledger to the others' height.
+    await this.driver.pause()
+
+    this.#pbft.onFrame((from, frame) => {
+      try {
+        this.driver.push({ type: 'message', from, msg: decodeMessage(frame, MAX_PBFT_FRAME_BYTES) })
+      } catch (err) {
+        this.metrics.dropped.inc({ reason: 'malformed' })
+        this.log.debug({ from, err: (err as Error).message }, 'malformed consensus message dropped')
+      }
+    })
+    mempoolCh.onFrame((from, frame) => this.#onGossip(from, frame))
+    await this.links.start()
+
+    this.api = await startApi(new PeerService(this), {
+      host: this.cfg.http.host,
+      port: this.cfg.http.port,
+      maxBodyBytes: this.cfg.http.maxBodyBytes,
+      commitWaitMs: this.cfg.http.commitWaitMs,
+      logger: this.log,
+    })
+    this.#ticker = setInterval(() => this.driver.push({ type: 'tick', now: Date.now() }), this.cfg.tickMs)
+    const head = this.store.head()!
+    this.metrics.height.set(head.height)
+    this.log.info({ chainId: g.chainId, index: this.cfg.index, height: head.height, api: this.api.url, listen: this.cfg.listen }, 'peer started')
+    void this.catchUp()
+    this.#lagProbe = setInterval(() => void this.#probeLag(), LAG_PROBE_MS)
+  }
+
+  /**
+   * Pauses consensus, syncs verified blocks from peers up to their height (at least
+   * `minTarget`), then lets consensus go on from the new head. One catch-up at a time.
+   */
+  catchUp(minTarget = 0): Promise<void> {
+    this.#catchingUp ??= (async () => {
+      await this.driver.pause()
+      try {
+        if (this.#firstSync) await this.#waitForPeers()
+        await this.sync.run(minTarget)
+      } catch (err) {
+        this.log.error({ err }, 'block sync failed; will retry')
+      } finally {
+        this.#firstSync = false
+        const head = this.store.head()!
+        this.#catchingUp = null
+        if (this.halted === null) this.driver.resume(head.height, head.hash)
+      }
+    })()
+    return this.#catchingUp
+  }
+
+  #firstSync = true
+
+  /** At start, give the links a moment to connect so the first sync sees who is ahead. */
+  async #waitForPeers(): Promise<void> {
+    const want = this.genesis.validators.length - 1 - faultTolerance(this.genesis.validators.length)
+    for (let i = 0; i < 40 && this.links.connectedPeers().length < want; i++) await new Promise((r) => setTimeout(r, 50))
+  }
+
+  /** A peer that missed batches cannot execute later ones: if others are clearly ahead, sync. */
+  async #probeLag(): Promise<void> {
+    if (this.#catchingUp !== null || this.halted !== null) return
+    const own = this.store.head()!.height
+    const best = Math.max(0, ...(await this.sync.peerHeights()).values())
+    this.#behind = best >= own + LAG_BLOCKS ? this.#behind + 1 : 0
+    if (this.#behind >= 2) {
+      this.#behind = 0
+      this.log.info({ own, best }, 'behind the other peers; catching up by block sync')
+      void this.catchUp(best)
+    }
+  }
+
+  /** Block sync progress while catching up, false otherwise. */
+  syncProgress(): false | { from: number; to: number; current: number } {
+    return this.sync?.progress() ?? false
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#ticker)
+    clearInterval(this.#lagProbe)
+    await this.api?.app.close()
+    await this.driver?.stop()
+    this.#gossip?.drain()
+    this.waiters.cancelAll()
+    await this.links?.stop()
+    await this.store?.close()
+  }
+
+  /** Admits a client transaction: verified once here, then forwarded to every validator. */
+  async submit(tx: Tx): Promise<'added' | 'known' | 'committed' | 'full'> {
+    verifyTx(tx, this.genesis.chainId)
+    if ((await this.store.getTx(tx.id)) !== null) return 'committed'
+    const r = this.mempool.admit(tx, performance.now())
+    if (r === 'added') {
+      this.#admitted(tx)
+      this.#gossip.push(tx.bytes)
+    }
+    return r
+  }
+
+  #admitted(tx: Tx): void {
+    this.metrics.mempoolSize.set(this.mempool.size)
+    this.driver.push({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
+  }
+
+  #onGossip(from: number, frame: Uint8Array): void {
+    let list: Uint8Array[]
+    try {
+      list = decodeGossip(frame)
+    } catch (err) {
+      this.metrics.dropped.inc({ reason: 'malformedGossip' })
+      this.log.debug({ from, err: (err as Error).message }, 'malformed mempool frame dropped')
+      return
+    }
+    for (const bytes of list) {
+      try {
+        const tx = decodeTx(bytes)
+        if (this.mempool.has(toHex(tx.id))) continue
+        verifyTx(tx, this.genesis.chainId)
+        if (this.mempool.admit(tx, performance.now()) === 'added') this.#admitted(tx)
+      } catch (err) {
+        this.metrics.dropped.inc({ reason: 'invalidTx' })
+        this.metrics.faults.inc({ replica: String(from) })
+        this.log.debug({ from, err: (err as Error).message }, 'invalid forwarded transaction dropped')
+      }
+    }
+  }
+
+  /** A request inside a PRE-PREPARE: a well-formed transaction for this chain with a valid signature. */
+  #validRequest(r: Request): boolean {
+    if (this.mempool.has(toHex(r.id))) return true
+    try {
+      const tx = decodeTx(r.payload)
+      if (!equalBytes(tx.id, r.id)) return false
+      verifyTx(tx, this.genesis.chainId)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async #execute(d: Delivery): Promise<Uint8Array> {
+    const txs = d.batch.requests.map((r) => this.mempool.get(toHex(r.id))?.tx ?? decodeTx(r.payload))
+    const { block, hash } = await this.executor.commit(
+      { seq: d.seq, view: d.view, time: d.batch.time, parent: d.batch.parent, payloads: [], digest: d.digest, cert: d.cert },
+      txs,
+    )
+    this.#committed(block)
+    return hash
+  }
+
+  #committed(block: Block): void {
+    const h = block.header.height
+    const now = performance.now()
+    this.metrics.height.set(h)
+    this.metrics.batchSize.observe(block.txs.length)
+    const ids = block.txs.map((t) => toHex(t.id))
+    for (const e of this.mempool.remove(ids)) this.metrics.commitLatency.observe((now - e.seenAt) / 1000)
+    this.metrics.mempoolSize.set(this.mempool.size)
+    block.txs.forEach((tx, i) => {
+      const r = block.results[i]!
+      this.metrics.committedTxs.inc({ result: r.code === 0 ? 'ok' : 'failed' })
+      this.waiters.resolve(ids[i]!, { txId: ids[i]!, height: h, index: i, result: resultJson(r) })
+    })
+  }
+
+  #stateTransfer(req: StateTransferRequest): void {
+    this.log.info({ seq: req.seq }, 'others have a stable checkpoint beyond our window; catching up by block sync')
+    void this.catchUp(req.seq)
+  }
+
+  #halt(err: unknown): void {
+    this.halted = (err as Error).message ?? String(err)
+    this.log.fatal({ err }, 'peer halted: it will not vote or commit until the cause is fixed')
+    clearInterval(this.#ticker)
+    clearInterval(this.#lagProbe)
+  }
+
+  async #ensureGenesis(): Promise<void> {
+    const g = this.genesis
+    const head = this.store.head()
+    if (head === null) {
+      await this.store.initGenesis(genesisBlock(g, emptyStateRoot()))
+      return
+    }
+    const b0 = await this.store.getHeader(0)
+    if (b0 === null || !equalBytes(b0.batchDigest, genesisHash(g))) {
+      throw new ValidationError(`data directory ${this.cfg.dataDir} belongs to another chain (its block 0 does not match genesis ${this.cfg.genesis})`)
+    }
+  }
+}
+
+export async function startNode(cfg: NodeConfig, log: Logger): Promise<VigilNode> {
+  const node = new VigilNode(cfg, log)
+  try {
+    await node.start()
+  } catch (err) {
+    await node.stop().catch(() => {})
+    throw err
+  }
+  return node
+}

@@ -1,0 +1,200 @@
+import { performance } from 'node:perf_hooks'
+import { encodeCertificate, type Block } from '@vigil/common'
+import type { LedgerStore } from '@vigil/storage'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics.js'
+import type { PeerLinks } from '../p2p/links.js'
+import {
+  MAX_BLOCKS_PER_REQUEST, MAX_SYNC_RESPONSE_BYTES, SYNC_PROTOCOL, SYNC_RESPONSE_SOFT_BYTES,
+  decodeBlocks, decodeStatus, decodeSyncRequest, encodeBlocks, encodeStatus, encodeSyncRequest, type RawBlock,
+} from './protocol.js'
+import type { BlockVerifier } from './verify-block.js'
+
+const STATUS_TIMEOUT_MS = 2_000
+const BLOCKS_TIMEOUT_MS = 15_000
+/** Range requests in flight at once, spread over peers. */
+const PIPELINE = 4
+const BAN_MS = 60_000
+const MAX_ATTEMPTS_PER_RANGE = 8
+
+export interface SyncProgress {
+  from: number
+  to: number
+  current: number
+}
+
+/**
+ * Block sync (CometBFT's blocksync, as a plain loop): learns the peers' heights, fetches the
+ * missing range in pipelined requests spread over several peers, verifies and re-executes
+ * every block in order before committing it. A peer that times out or serves a bad block is
+ * banned for a while and its range goes to another peer; nothing it sent is written.
+ */
+export class BlockSync {
+  #progress: SyncProgress | null = null
+  readonly #banned = new Map<number, number>()
+
+  constructor(
+    private readonly links: PeerLinks,
+    private readonly store: LedgerStore,
+    private readonly verifier: BlockVerifier,
+    private readonly onBlock: (block: Block) => void,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** Serves our blocks to peers. */
+  register(): void {
+    this.links.handle(
+      SYNC_PROTOCOL,
+      async (_from, bytes) => {
+        const req = decodeSyncRequest(bytes)
+        const head = this.store.head()!
+        if (req.kind === 'status') return encodeStatus(head.height, head.hash)
+        const out: RawBlock[] = []
+        let size = 0
+        for (let h = req.from; h < req.from + req.count && h <= head.height && size < SYNC_RESPONSE_SOFT_BYTES; h++) {
+          const [block, cert] = await Promise.all([this.store.getBlockBytes(h), this.store.getCertificate(h)])
+          if (block === null) break
+          const certBytes = cert === null ? null : encodeCertificate(cert)
+          out.push({ block, cert: certBytes })
+          size += block.byteLength + (certBytes?.byteLength ?? 0)
+        }
+        return encodeBlocks(out)
+      },
+      { maxRequestBytes: 64 },
+    )
+  }
+
+  progress(): SyncProgress | false {
+    return this.#progress === null ? false : { ...this.#progress }
+  }
+
+  #usable(peer: number): boolean {
+    const until = this.#banned.get(peer)
+    return until === undefined || until < Date.now()
+  }
+
+  #ban(peer: number, reason: string): void {
+    this.#banned.set(peer, Date.now() + BAN_MS)
+    this.log.warn({ peer, reason }, `banned vp${peer} from block sync for ${BAN_MS / 1000} s`)
+    this.metrics.faults.inc({ replica: String(peer) })
+  }
+
+  /** Heights reported by the connected, non-banned peers. */
+  async peerHeights(): Promise<Map<number, number>> {
+    const peers = this.links.connectedPeers().filter((p) => this.#usable(p))
+    const out = new Map<number, number>()
+    await Promise.all(
+      peers.map(async (p) => {
+        try {
+          const s = decodeStatus(await this.links.request(p, SYNC_PROTOCOL, encodeSyncRequest({ kind: 'status' }), { timeoutMs: STATUS_TIMEOUT_MS, maxResponseBytes: 128 }))
+          out.set(p, s.height)
+        } catch {
+          // Unreachable or slow: not a source this round.
+        }
+      }),
+    )
+    return out
+  }
+
+  /**
+   * Fetches, verifies and commits blocks until our head reaches what the peers report
+   * (at least `minTarget`), or no peer can serve more. Returns the new height.
+   */
+  async run(minTarget = 0): Promise<number> {
+    const start = this.store.head()!.height
+    let heights = await this.peerHeights()
+    let target = Math.max(minTarget, ...heights.values())
+    if (target <= start) return start
+    this.#progress = { from: start, to: target, current: start }
+    this.metrics.syncTarget.set(target)
+    const t0 = performance.now()
+    let lastLog = t0
+    let txs = 0
+    try {
+      while (this.store.head()!.height < target) {
+        const got = await this.#fetchWindow(heights, target)
+        if (got.blocks === 0) {
+          // Every source failed or ran dry: ask again who has what, and stop if nobody is ahead.
+          heights = await this.peerHeights()
+          const best = Math.max(0, ...heights.values())
+          if (best <= this.store.head()!.height) break
+          target = Math.max(target, best)
+          continue
+        }
+        txs += got.txs
+        const now = performance.now()
+        const cur = this.store.head()!.height
+        this.#progress = { from: start, to: target, current: cur }
+        if (now - lastLog > 1000) {
+          lastLog = now
+          const secs = (now - t0) / 1000
+          this.log.info({ current: cur, target, blocksPerSec: Math.round((cur - start) / secs), txPerSec: Math.round(txs / secs) }, 'block sync progress')
+        }
+        if (cur >= target) {
+          // Others kept committing while we synced: look again before declaring victory.
+          heights = await this.peerHeights()
+          target = Math.max(target, ...heights.values())
+          this.#progress.to = target
+        }
+      }
+    } finally {
+      const end = this.store.head()!.height
+      const secs = (performance.now() - t0) / 1000
+      this.log.info({ from: start, to: end, blocks: end - start, seconds: Number(secs.toFixed(2)), blocksPerSec: Math.round((end - start) / secs) }, 'block sync finished')
+      this.#progress = null
+      this.metrics.syncTarget.set(0)
+    }
+    return this.store.head()!.height
+  }
+
+  /** One pipelined window: up to PIPELINE ranges from different peers, applied in order. */
+  async #fetchWindow(heights: Map<number, number>, target: number): Promise<{ blocks: number; txs: number }> {
+    const base = this.store.head()!.height + 1
+    const sources = [...heights].filter(([p, h]) => h >= base && this.#usable(p)).map(([p]) => p)
+    const applied = { blocks: 0, txs: 0 }
+    if (sources.length === 0) return applied
+    const ranges: Array<{ from: number; count: number }> = []
+    for (let from = base; from <= target && ranges.length < PIPELINE; from += MAX_BLOCKS_PER_REQUEST) ranges.push({ from, count: Math.min(MAX_BLOCKS_PER_REQUEST, target - from + 1) })
+    const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i))
+    for (const f of fetches) {
+      const got = await f
+      if (got === null) break
+      for (const raw of got.blocks) {
+        try {
+          const { block, cert } = await this.verifier.verify(raw)
+          await this.store.commitBlock(block, cert)
+          this.metrics.syncedBlocks.inc()
+          this.onBlock(block)
+          applied.blocks++
+          applied.txs += block.txs.length
+        } catch (err) {
+          this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
+          await Promise.allSettled(fetches)
+          return applied
+        }
+      }
+      if (got.blocks.length === 0) break
+    }
+    await Promise.allSettled(fetches)
+    return applied
+  }
+
+  async #fetchRange(from: number, count: number, sources: number[], offset: number): Promise<{ peer: number; blocks: RawBlock[] } | null> {
+    for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS_PER_RANGE, sources.length * 2); attempt++) {
+      const peer = sources[(offset + attempt) % sources.length]!
+      if (!this.#usable(peer)) continue
+      try {
+        const bytes = await this.links.request(peer, SYNC_PROTOCOL, encodeSyncRequest({ kind: 'blocks', from, count }), {
+          timeoutMs: BLOCKS_TIMEOUT_MS,
+          maxResponseBytes: MAX_SYNC_RESPONSE_BYTES,
+        })
+        return { peer, blocks: decodeBlocks(bytes) }
+      } catch (err) {
+        this.#ban(peer, `block request ${from}+${count} failed: ${(err as Error).message}`)
+      }
+    }
+    this.log.warn({ from, count }, `no peer served blocks ${from}..${from + count - 1}`)
+    return null
+  }
+}

@@ -1,0 +1,62 @@
+import {
+  ValidationError, ZERO_HASH, batchDigest, decodeBlock, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
+  verifyCommitCertificate, type Block, type CommitCertificate, type Genesis,
+} from '@vigil/common'
+import type { LedgerStore } from '@vigil/storage'
+import type { BlockExecutor, OrderedBatch } from '../ledger/executor.js'
+import type { RawBlock } from './protocol.js'
+
+/**
+ * Checks a block fetched from a peer against everything this peer knows, and re-executes it:
+ * link to our head, chain and validator set, transactions root, the batch digest its
+ * certificate signs, 2f+1 distinct validator signatures, and re-execution giving exactly the
+ * same header (so the same state root). Nothing from the peer is trusted until all of that holds.
+ * Returns the block as this peer rebuilt it, ready to commit.
+ */
+export class BlockVerifier {
+  readonly #keys: Uint8Array[]
+  readonly #quorum: number
+  readonly #validatorsHash: Uint8Array
+
+  constructor(
+    private readonly genesis: Genesis,
+    private readonly store: LedgerStore,
+    private readonly executor: BlockExecutor,
+  ) {
+    this.#keys = genesis.validators.map((v) => v.publicKey)
+    this.#quorum = quorumSize(genesis.validators.length)
+    this.#validatorsHash = validatorsHash(genesis.validators)
+  }
+
+  async verify(raw: RawBlock): Promise<{ block: Block; cert: CommitCertificate }> {
+    const head = this.store.head()!
+    const block = decodeBlock(raw.block)
+    const h = block.header
+    const at = `block ${h.height}`
+    if (h.height !== head.height + 1) throw new ValidationError(`${at}: expected height ${head.height + 1}`)
+    if (h.chainId !== this.genesis.chainId) throw new ValidationError(`${at}: chain "${h.chainId}" is not "${this.genesis.chainId}"`)
+    if (!equalBytes(h.validatorsHash, this.#validatorsHash)) throw new ValidationError(`${at}: validator set differs from genesis`)
+    if (!equalBytes(h.prevHash, head.hash)) throw new ValidationError(`${at}: prevHash ${toHex(h.prevHash)} does not link to our block ${head.height}`)
+    if (!equalBytes(h.txRoot, txRootOf(block.txs))) throw new ValidationError(`${at}: transactions do not match txRoot`)
+    if (raw.cert === null) throw new ValidationError(`${at}: no commit certificate`)
+    const cert = decodeCertificate(raw.cert)
+    if (cert.seq !== h.height || cert.view !== h.view || !equalBytes(cert.digest, h.batchDigest)) throw new ValidationError(`${at}: certificate is for another batch`)
+    const batch = this.#batchOf(block, cert)
+    verifyCommitCertificate(cert, { chainId: this.genesis.chainId, validatorsHash: this.#validatorsHash }, this.#keys, this.#quorum)
+    const rebuilt = await this.executor.build(batch, block.txs)
+    if (!equalBytes(headerHash(rebuilt.header), headerHash(h))) {
+      const what = equalBytes(rebuilt.header.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(rebuilt.header.stateRoot)}, block's ${toHex(h.stateRoot)})`
+      throw new ValidationError(`${at}: re-execution disagrees on ${what}`)
+    }
+    return { block: rebuilt, cert }
+  }
+
+  /** The batch the certificate signed: a normal batch on our head, or a null batch (view-change hole). */
+  #batchOf(block: Block, cert: CommitCertificate): OrderedBatch {
+    const h = block.header
+    const base = { seq: h.height, view: h.view, payloads: [], digest: h.batchDigest, cert }
+    if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
+    if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH), h.batchDigest)) return { ...base, time: 0, parent: null }
+    throw new ValidationError(`block ${h.height}: batch digest does not match its time, parent and transactions`)
+  }
+}
