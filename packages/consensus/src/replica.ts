@@ -1,0 +1,684 @@
+import {
+  ZERO_HASH, checkpointSignBytes, commitSignBytes, equalBytes, faultTolerance, quorumSize, type ConsensusParams, type SignDomain,
+} from '@vigil/common'
+import { checkpointCertError, commitCertError } from './certs.js'
+import { CheckpointVotes } from './checkpoint.js'
+import { keyOf } from './keys.js'
+import { Log, addVote, matchingSigs, type Slot, type Vote } from './log.js'
+import { RequestPool } from './mempool.js'
+import {
+  digestOf, prepareSignBytes, type Checkpoint, type Commit, type Committed, type Message, type NewView, type PrePrepare, type Prepare,
+  type Stable, type Status, type ViewChange,
+} from './messages.js'
+import { KEYS, deliveredRecord, messageRecord, parseRecords, preparedRecord, viewRecord, type Restored } from './persist.js'
+import type { Batch, CheckpointCertificate, Input, Ready, ReplicaConfig, ReplicaCrypto, ReplicaStatus, Request } from './types.js'
+import {
+  buildNewView, buildViewChange, checkNewView, digestViewChange, viewChangeError, type DigestedViewChange, type Reproposal, type ViewChangeRules,
+} from './viewchange.js'
+
+/** View-change timeouts double per failed view up to 2^6 times the base, so recovery time stays bounded. */
+const MAX_BACKOFF = 6
+/** Committed batches sent to a lagging peer per STATUS it sends. */
+const CATCH_UP_PER_STATUS = 8
+const MAX_PENDING_REQUESTS = 100_000
+const GENESIS_CHECKPOINT: CheckpointCertificate = { seq: 0, blockHash: ZERO_HASH, sigs: [] }
+const NO_PAYLOAD = new Uint8Array(0)
+
+const emptyReady = (): Ready => ({ persist: [], send: [], deliver: [], stateTransfer: null, faults: [], dropped: [] })
+
+/**
+ * One PBFT replica (Castro & Liskov) as a deterministic state machine: `step(input)` returns
+ * a Ready and does nothing else. Its clock is the `now` of the last tick.
+ *
+ * Boot: step `{type: 'stateTransferred', seq: head, blockHash}` with the node's last executed
+ * block (0 and the genesis hash on first start) before anything can be ordered.
+ *
+ * Sequence s is proposed only once s-1 is executed, with batch.parent = blockHash(s-1), so each
+ * commit certificate covers the previous header and its state root (docs/design.md).
+ */
+export class Replica {
+  private readonly id: number
+  private readonly n: number
+  private readonly f: number
+  /** PREPARE and COMMIT quorum: 2f+1 (tests may plant a bug here). */
+  private readonly quorum: number
+  /** VIEW-CHANGE and CHECKPOINT quorum: always 2f+1. */
+  private readonly fullQuorum: number
+  private readonly p: ConsensusParams
+  private readonly d: SignDomain
+  private readonly crypto: ReplicaCrypto
+  private readonly validateRequest: ((r: Request) => boolean) | undefined
+  private readonly rules: ViewChangeRules
+  /** STATUS, VIEW-CHANGE and own-vote retransmission period. */
+  private readonly retransmitMs: number
+
+  private view = 0
+  private target = 0
+  private changing = false
+  private now = 0
+  private viewStartedAt = 0
+  /** Set once 2f+1 VIEW-CHANGEs for the target are known (PBFT: only then can the new primary be blamed). */
+  private vcDeadline: number | null = null
+  private backoff = 0
+  private nextRetransmit = 0
+
+  private readonly log = new Log()
+  private readonly checkpoints: CheckpointVotes
+  private stable: CheckpointCertificate = GENESIS_CHECKPOINT
+  /** The highest checkpoint certificate above what this replica has executed: the state-transfer target. */
+  private ahead: CheckpointCertificate | null = null
+  private transferRetryAt = 0
+  private readonly ownCheckpoints = new Map<number, { blockHash: Uint8Array; sig: Uint8Array }>()
+
+  private lastExecuted = -1
+  private lastDelivered = -1
+  private lastBlockHash: Uint8Array = ZERO_HASH
+  private lastTime = 0
+  private lastNonEmpty = false
+  private lastExecutedAt = 0
+
+  private readonly pool = new RequestPool(MAX_PENDING_REQUESTS)
+  /** PRE-PREPAREs for seq > lastExecuted+1, waiting for their parent to be executed. At most L. */
+  private readonly waiting = new Map<number, { msg: PrePrepare; digest: Uint8Array }>()
+  /** The highest valid VIEW-CHANGE of each replica. */
+  private readonly viewChanges = new Map<number, DigestedViewChange>()
+  private myViewChange: DigestedViewChange | null = null
+  /** The NEW-VIEW that installed the current view: relayed to replicas still in an older one. */
+  private newView: NewView | null = null
+
+  private out: Ready = emptyReady()
+
+  constructor(cfg: ReplicaConfig, restored?: Array<{ key: string; value: Uint8Array }>) {
+    if (!Number.isInteger(cfg.n) || cfg.n < 1 || !Number.isInteger(cfg.id) || cfg.id < 0 || cfg.id >= cfg.n) throw new RangeError(`replica ${cfg.id} of ${cfg.n}`)
+    this.id = cfg.id
+    this.n = cfg.n
+    this.f = faultTolerance(cfg.n)
+    this.fullQuorum = quorumSize(cfg.n)
+    this.quorum = cfg.unsafeQuorumOverride ?? this.fullQuorum
+    this.p = cfg.params
+    this.d = cfg.domain
+    this.crypto = cfg.crypto
+    this.validateRequest = cfg.validateRequest
+    this.retransmitMs = Math.max(cfg.params.batchTimeoutMs, Math.floor(cfg.params.viewChangeTimeoutMs / 4))
+    this.checkpoints = new CheckpointVotes(Math.floor(cfg.params.watermarkWindow / cfg.params.checkpointInterval) + 2)
+    this.rules = {
+      domain: cfg.domain, n: cfg.n, checkpointInterval: cfg.params.checkpointInterval, watermarkWindow: cfg.params.watermarkWindow,
+      batchMaxCount: cfg.params.batchMaxCount, preparedQuorum: this.quorum, quorum: this.fullQuorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
+    }
+    if (restored !== undefined && restored.length > 0) this.restore(parseRecords(restored))
+  }
+
+  step(input: Input): Ready {
+    this.out = emptyReady()
+    switch (input.type) {
+      case 'message': this.onMessage(input.from, input.msg); break
+      case 'request': this.onRequest(input.request); break
+      case 'tick': this.onTick(input.now); break
+      case 'executed': this.onExecuted(input.seq, input.blockHash); break
+      case 'stateTransferred': this.onStateTransferred(input.seq, input.blockHash); break
+    }
+    this.deliverCommitted()
+    this.acceptWaiting()
+    this.propose()
+    const out = this.out
+    this.out = emptyReady()
+    return out
+  }
+
+  status(): ReplicaStatus {
+    return {
+      view: this.view, primary: this.primaryOf(this.view), viewChanging: this.changing, targetView: this.target,
+      lowWatermark: this.low, highWatermark: this.low + this.p.watermarkWindow, lastExecuted: this.lastExecuted, lastDelivered: this.lastDelivered,
+      lastStableCheckpoint: this.stable.seq, pendingRequests: this.pool.size, logSize: this.log.size,
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private primaryOf(view: number): number {
+    return view % this.n
+  }
+
+  private get isPrimary(): boolean {
+    return this.primaryOf(this.view) === this.id
+  }
+
+  private get low(): number {
+    return this.stable.seq
+  }
+
+  private inWindow(seq: number): boolean {
+    return seq > this.low && seq <= this.low + this.p.watermarkWindow
+  }
+
+  private timeout(): number {
+    return this.p.viewChangeTimeoutMs * 2 ** Math.min(this.backoff, MAX_BACKOFF)
+  }
+
+  private drop(reason: string): void {
+    this.out.dropped.push({ reason })
+  }
+
+  private fault(replica: number, reason: string): void {
+    this.out.faults.push({ replica, reason })
+  }
+
+  private send(to: number | 'all', msg: Message): void {
+    this.out.send.push({ to, msg })
+  }
+
+  private persist(key: string, value: Uint8Array | null): void {
+    this.out.persist.push({ key, value })
+  }
+
+  /** Null if a normal-case message of `view` may be acted on now, else why not. */
+  private viewError(view: number): string | null {
+    if (view < this.view) return 'old view'
+    if (view > this.view) return 'future view'
+    return this.changing ? 'view change in progress' : null
+  }
+
+  /** Records a PREPARE or COMMIT; false (and the reason reported) if it is not new. */
+  private vote(votes: Map<number, Vote>, from: number, m: Prepare | Commit): boolean {
+    const r = addVote(votes, from, { digest: m.digest, key: keyOf(m.digest), sig: m.sig })
+    if (r === 'new') return true
+    if (r === 'conflict') this.fault(from, `equivocation: two ${m.type}s for view ${m.view} seq ${m.seq}`)
+    this.drop(`${m.type} ${m.seq}: ${r === 'conflict' ? 'conflicts with an earlier vote' : 'duplicate'}`)
+    return false
+  }
+
+  // ---- inputs --------------------------------------------------------------------------
+
+  private onMessage(from: number, msg: Message): void {
+    if (!Number.isInteger(from) || from < 0 || from >= this.n) return this.drop(`message from non-validator ${from}`)
+    if (from === this.id) return this.drop('message from self')
+    switch (msg.type) {
+      case 'preprepare': return this.onPrePrepare(from, msg)
+      case 'prepare': return this.onPrepare(from, msg)
+      case 'commit': return this.onCommit(from, msg)
+      case 'checkpoint': return this.onCheckpoint(from, msg)
+      case 'viewchange': return this.onViewChange(from, msg)
+      case 'newview': return this.onNewView(msg)
+      case 'status': return this.onStatus(from, msg)
+      case 'committed': return this.onCommitted(from, msg)
+      case 'stable': return this.onStable(msg)
+    }
+  }
+
+  private onRequest(r: Request): void {
+    if (r.id.byteLength !== 32) return this.drop('request: id is not 32 bytes')
+    if (r.payload.byteLength > this.p.batchMaxBytes) return this.drop('request: larger than batchMaxBytes')
+    const err = this.pool.add(r, this.now)
+    if (err !== null) this.drop(`request: ${err}`)
+  }
+
+  private onTick(now: number): void {
+    this.now = Math.max(this.now, now)
+    if (this.changing) {
+      if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1)
+    } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0) {
+      // An outstanding request (oldest first, as an honest primary batches them) not ordered in time: suspect the primary.
+      const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt)
+      if (this.now >= since + this.timeout()) this.startViewChange(this.view + 1)
+    }
+    if (this.ahead !== null && this.ahead.seq > this.lastDelivered && this.now >= this.transferRetryAt) this.requestTransfer()
+    if (this.now >= this.nextRetransmit) {
+      this.nextRetransmit = this.now + this.retransmitMs
+      this.retransmit()
+    }
+  }
+
+  private onExecuted(seq: number, blockHash: Uint8Array): void {
+    if (seq !== this.lastExecuted + 1 || seq > this.lastDelivered) return this.drop(`executed ${seq}: not the next delivered sequence number`)
+    const batch = this.log.peek(seq)?.committed?.batch
+    this.lastExecuted = seq
+    this.lastBlockHash = blockHash
+    this.lastExecutedAt = this.now
+    if (batch !== undefined) {
+      this.lastTime = Math.max(this.lastTime, batch.time)
+      this.lastNonEmpty = batch.requests.length > 0
+    }
+    if (!this.changing) this.backoff = 0
+    for (const s of this.waiting.keys()) if (s <= seq) this.waiting.delete(s)
+    this.onStateReached(seq, blockHash)
+  }
+
+  private onStateTransferred(seq: number, blockHash: Uint8Array): void {
+    if (seq <= this.lastExecuted) return this.drop(`state transfer to ${seq}: already executed`)
+    this.lastExecuted = seq
+    this.lastDelivered = Math.max(this.lastDelivered, seq)
+    this.lastBlockHash = blockHash
+    this.lastExecutedAt = this.now
+    this.lastNonEmpty = false
+    // Requests delivered in the skipped range are unknown here; dropping all pending ones avoids proposing them again.
+    this.pool.clearPending()
+    for (const s of this.waiting.keys()) if (s <= seq) this.waiting.delete(s)
+    this.onStateReached(seq, blockHash)
+  }
+
+  /** Executed up to seq (by execution or transfer): sign a checkpoint if due, and use a certificate waiting for it. */
+  private onStateReached(seq: number, blockHash: Uint8Array): void {
+    if (seq % this.p.checkpointInterval === 0 && seq > this.low) {
+      const sig = this.crypto.sign(checkpointSignBytes(this.d, seq, blockHash))
+      this.ownCheckpoints.set(seq, { blockHash, sig })
+      this.send('all', { type: 'checkpoint', seq, blockHash, sig })
+      this.checkpoints.add(this.id, seq, blockHash, sig)
+      this.tryStable(seq)
+    }
+    if (this.ahead !== null && this.ahead.seq <= seq) {
+      const cert = this.ahead
+      this.ahead = null
+      this.onStableCert(cert)
+    }
+  }
+
+  // ---- normal case ---------------------------------------------------------------------
+
+  private batchError(b: Batch): string | null {
+    if (b.parent === null) return 'batch has no parent'
+    if (b.requests.length > this.p.batchMaxCount) return 'batch holds more than batchMaxCount requests'
+    let bytes = 0
+    const seen = new Set<string>()
+    for (const r of b.requests) {
+      bytes += r.payload.byteLength
+      const k = keyOf(r.id)
+      if (seen.has(k)) return 'batch holds a request twice'
+      seen.add(k)
+      if (this.validateRequest !== undefined && !this.pool.isPending(r.id) && !this.validateRequest(r)) return 'batch holds an invalid request'
+    }
+    return bytes > this.p.batchMaxBytes ? 'batch exceeds batchMaxBytes' : null
+  }
+
+  private onPrePrepare(from: number, m: PrePrepare): void {
+    const ve = this.viewError(m.view)
+    if (ve !== null) return this.drop(`pre-prepare: ${ve}`)
+    if (from !== this.primaryOf(m.view)) {
+      this.fault(from, 'pre-prepare from a backup')
+      return this.drop('pre-prepare: not from the primary')
+    }
+    if (!this.inWindow(m.seq)) return this.drop(`pre-prepare ${m.seq}: outside the watermarks`)
+    const bad = this.batchError(m.batch)
+    if (bad !== null) {
+      this.fault(from, bad)
+      return this.drop(`pre-prepare ${m.seq}: ${bad}`)
+    }
+    const digest = digestOf(m.batch)
+    if (!this.crypto.verify(from, prepareSignBytes(this.d, m.view, m.seq, digest), m.sig)) return this.drop(`pre-prepare ${m.seq}: bad signature`)
+    const slot = this.log.peek(m.seq)
+    const known = slot !== undefined && slot.view === m.view && slot.pp !== null ? slot.pp.digest : this.waiting.get(m.seq)?.digest
+    if (known !== undefined) {
+      if (equalBytes(known, digest)) return this.drop(`pre-prepare ${m.seq}: duplicate`)
+      this.fault(from, `equivocation: two pre-prepares for view ${m.view} seq ${m.seq}`)
+      return this.drop(`pre-prepare ${m.seq}: conflicts with an earlier one`)
+    }
+    if (m.seq <= this.lastDelivered) return this.drop(`pre-prepare ${m.seq}: already committed`)
+    if (this.lastExecuted < 0 || m.seq > this.lastExecuted + 1) {
+      if (this.waiting.size >= this.p.watermarkWindow) return this.drop(`pre-prepare ${m.seq}: waiting buffer full`)
+      this.waiting.set(m.seq, { msg: m, digest })
+      return
+    }
+    this.acceptPrePrepare(m, digest)
+  }
+
+  /** The parent rule, batch time and dedup checks, for a pre-prepare of lastExecuted+1. */
+  private acceptPrePrepare(m: PrePrepare, digest: Uint8Array): void {
+    const primary = this.primaryOf(m.view)
+    if (!equalBytes(m.batch.parent!, this.lastBlockHash)) {
+      this.fault(primary, `pre-prepare ${m.seq}: parent is not the hash of block ${m.seq - 1}`)
+      return this.drop(`pre-prepare ${m.seq}: parent mismatch`)
+    }
+    if (m.batch.time < this.lastTime || m.batch.time > this.now + this.p.maxClockSkewMs) return this.drop(`pre-prepare ${m.seq}: batch time out of bounds`)
+    if (m.batch.requests.some((r) => this.pool.isDelivered(r.id))) {
+      this.fault(primary, `pre-prepare ${m.seq}: proposes a delivered request`)
+      return this.drop(`pre-prepare ${m.seq}: request already delivered`)
+    }
+    this.installProposal(m.seq, m.batch, digest, m.sig)
+  }
+
+  private acceptWaiting(): void {
+    if (this.changing || this.lastExecuted < 0) return
+    const seq = this.lastExecuted + 1
+    const w = this.waiting.get(seq)
+    if (w === undefined) return
+    this.waiting.delete(seq)
+    if (w.msg.view === this.view && seq > this.lastDelivered) this.acceptPrePrepare(w.msg, w.digest)
+  }
+
+  /** Accepts (v, seq, batch) as this view's proposal: persisted before the PREPARE it implies leaves. */
+  private installProposal(seq: number, batch: Batch, digest: Uint8Array, primarySig: Uint8Array): void {
+    const slot = this.log.at(seq, this.view)
+    const key = keyOf(digest)
+    const primary = this.primaryOf(this.view)
+    slot.pp = { batch, digest, key, sig: primarySig }
+    slot.prepares.set(primary, { digest, key, sig: primarySig })
+    this.persist(KEYS.prePrepare(seq), messageRecord({ type: 'preprepare', view: this.view, seq, batch, sig: primarySig }))
+    slot.ppRecord = true
+    if (primary !== this.id) {
+      const sig = this.crypto.sign(prepareSignBytes(this.d, this.view, seq, digest))
+      slot.prepares.set(this.id, { digest, key, sig })
+      this.send('all', { type: 'prepare', view: this.view, seq, digest, sig })
+    }
+    this.checkPrepared(slot)
+  }
+
+  private onPrepare(from: number, m: Prepare): void {
+    const ve = this.viewError(m.view)
+    if (ve !== null) return this.drop(`prepare: ${ve}`)
+    if (from === this.primaryOf(m.view)) return this.drop('prepare: from the primary')
+    if (!this.inWindow(m.seq)) return this.drop(`prepare ${m.seq}: outside the watermarks`)
+    if (!this.crypto.verify(from, prepareSignBytes(this.d, m.view, m.seq, m.digest), m.sig)) return this.drop(`prepare ${m.seq}: bad signature`)
+    const slot = this.log.at(m.seq, m.view)
+    if (this.vote(slot.prepares, from, m)) this.checkPrepared(slot)
+  }
+
+  private checkPrepared(slot: Slot): void {
+    if (slot.pp === null || slot.sentCommit) return
+    const sigs = matchingSigs(slot.prepares, slot.pp.key)
+    if (sigs.length < this.quorum) return
+    const cert = { view: slot.view, seq: slot.seq, batch: slot.pp.batch, sigs }
+    slot.prepared = cert
+    this.persist(KEYS.prepared(slot.seq), preparedRecord(cert))
+    slot.pcRecord = true
+    this.sendCommit(slot)
+    this.checkCommitted(slot)
+  }
+
+  private sendCommit(slot: Slot): void {
+    const pp = slot.pp!
+    const sig = this.crypto.sign(commitSignBytes(this.d, slot.view, slot.seq, pp.digest))
+    slot.commits.set(this.id, { digest: pp.digest, key: pp.key, sig })
+    slot.sentCommit = true
+    this.send('all', { type: 'commit', view: slot.view, seq: slot.seq, digest: pp.digest, sig })
+  }
+
+  private onCommit(from: number, m: Commit): void {
+    const ve = this.viewError(m.view)
+    if (ve !== null) return this.drop(`commit: ${ve}`)
+    if (!this.inWindow(m.seq)) return this.drop(`commit ${m.seq}: outside the watermarks`)
+    if (!this.crypto.verify(from, commitSignBytes(this.d, m.view, m.seq, m.digest), m.sig)) return this.drop(`commit ${m.seq}: bad signature`)
+    const slot = this.log.at(m.seq, m.view)
+    if (this.vote(slot.commits, from, m)) this.checkCommitted(slot)
+  }
+
+  private checkCommitted(slot: Slot): void {
+    if (slot.committed !== null || slot.pp === null || !slot.sentCommit) return
+    const sigs = matchingSigs(slot.commits, slot.pp.key)
+    if (sigs.length < this.quorum) return
+    const { batch, digest } = slot.pp
+    slot.committed = { batch, digest, cert: { view: slot.view, seq: slot.seq, digest, sigs } }
+  }
+
+  private deliverCommitted(): void {
+    if (this.lastDelivered < 0) return
+    for (let slot = this.log.peek(this.lastDelivered + 1); slot?.committed; slot = this.log.peek(this.lastDelivered + 1)) {
+      const c = slot.committed
+      this.lastDelivered = slot.seq
+      this.out.deliver.push({ seq: slot.seq, view: c.cert.view, batch: c.batch, digest: c.digest, cert: c.cert })
+      this.pool.markDelivered(slot.seq, c.batch.requests)
+      if (c.batch.requests.length > 0) this.persist(KEYS.delivered(slot.seq), deliveredRecord(c.batch.requests.map((r) => r.id)))
+    }
+  }
+
+  /** The primary proposes lastExecuted+1 when a batch is full or due, or one empty batch after a non-empty one. */
+  private propose(): void {
+    if (!this.isPrimary || this.changing || this.lastExecuted < 0 || this.lastDelivered !== this.lastExecuted) return
+    const seq = this.lastExecuted + 1
+    if (!this.inWindow(seq)) return
+    const slot = this.log.peek(seq)
+    if (slot !== undefined && (slot.committed !== null || (slot.view === this.view && slot.pp !== null))) return
+    const p = this.p
+    const oldest = this.pool.oldestArrival()
+    const due = oldest !== null
+      ? this.pool.size >= p.batchMaxCount || this.pool.pendingBytes >= p.batchMaxBytes || this.now >= oldest + p.batchTimeoutMs
+      : this.lastNonEmpty && this.now >= this.lastExecutedAt + p.batchTimeoutMs
+    if (!due) return
+    const batch: Batch = { time: Math.max(this.now, this.lastTime), parent: this.lastBlockHash, requests: this.pool.take(p.batchMaxCount, p.batchMaxBytes) }
+    const digest = digestOf(batch)
+    const sig = this.crypto.sign(prepareSignBytes(this.d, this.view, seq, digest))
+    this.send('all', { type: 'preprepare', view: this.view, seq, batch, sig })
+    this.installProposal(seq, batch, digest, sig)
+  }
+
+  // ---- checkpoints and state transfer --------------------------------------------------
+
+  private onCheckpoint(from: number, m: Checkpoint): void {
+    if (m.seq === 0 || m.seq % this.p.checkpointInterval !== 0) return this.drop(`checkpoint ${m.seq}: not at a checkpoint interval`)
+    if (m.seq <= this.low) return this.drop(`checkpoint ${m.seq}: below the low watermark`)
+    if (!this.crypto.verify(from, checkpointSignBytes(this.d, m.seq, m.blockHash), m.sig)) return this.drop(`checkpoint ${m.seq}: bad signature`)
+    const r = this.checkpoints.add(from, m.seq, m.blockHash, m.sig)
+    if (r === 'new') return this.tryStable(m.seq)
+    if (r === 'conflict') this.fault(from, `equivocation: two checkpoints for seq ${m.seq}`)
+    this.drop(`checkpoint ${m.seq}: ${r === 'conflict' ? 'conflicts with an earlier one' : 'duplicate'}`)
+  }
+
+  private onStable(m: Stable): void {
+    const c = m.cert
+    if (c.seq <= this.low) return this.drop(`stable ${c.seq}: below the low watermark`)
+    if (c.seq % this.p.checkpointInterval !== 0) return this.drop(`stable ${c.seq}: not at a checkpoint interval`)
+    const err = checkpointCertError(c, this.d, this.n, this.rules.verify, this.fullQuorum)
+    if (err !== null) return this.drop(`stable ${c.seq}: ${err}`)
+    this.onStableCert(c)
+  }
+
+  private tryStable(seq: number): void {
+    const cert = this.checkpoints.certificate(seq, this.fullQuorum)
+    if (cert !== null) this.onStableCert(cert)
+  }
+
+  /** A valid checkpoint certificate: move the low watermark if executed that far, else catch up to it. */
+  private onStableCert(cert: CheckpointCertificate): void {
+    if (cert.seq <= this.low) return
+    if (cert.seq <= this.lastExecuted) {
+      const own = this.ownCheckpoints.get(cert.seq)
+      if (own !== undefined && !equalBytes(own.blockHash, cert.blockHash)) return this.fault(this.id, `state at ${cert.seq} differs from the checkpoint quorum`)
+      return this.makeStable(cert)
+    }
+    if (this.ahead === null || cert.seq > this.ahead.seq) this.ahead = cert
+    // The others garbage-collect their logs below a stable checkpoint: only state transfer gets us there.
+    if (cert.seq > this.lastDelivered) this.requestTransfer()
+  }
+
+  private requestTransfer(): void {
+    const c = this.ahead!
+    this.transferRetryAt = this.now + 4 * this.retransmitMs
+    this.out.stateTransfer = { seq: c.seq, blockHash: c.blockHash, cert: c }
+  }
+
+  /** The low watermark moves to cert.seq; everything below it is garbage-collected, records included. */
+  private makeStable(cert: CheckpointCertificate): void {
+    this.stable = cert
+    this.persist(KEYS.stable, messageRecord({ type: 'stable', cert }))
+    for (const s of this.log.removeUpTo(cert.seq)) {
+      if (s.ppRecord) this.persist(KEYS.prePrepare(s.seq), null)
+      if (s.pcRecord) this.persist(KEYS.prepared(s.seq), null)
+    }
+    this.checkpoints.prune(cert.seq)
+    for (const s of this.ownCheckpoints.keys()) if (s <= cert.seq) this.ownCheckpoints.delete(s)
+    for (const s of this.waiting.keys()) if (s <= cert.seq) this.waiting.delete(s)
+    // Dedup memory reaches one window below the stable checkpoint.
+    for (const s of this.pool.forget(cert.seq - this.p.watermarkWindow)) this.persist(KEYS.delivered(s), null)
+    if (this.ahead !== null && this.ahead.seq <= cert.seq) this.ahead = null
+  }
+
+  // ---- catch-up ------------------------------------------------------------------------
+
+  /** Periodic: STATUS (so peers can help), and this replica's own latest votes in case they were lost. */
+  private retransmit(): void {
+    if (this.lastExecuted >= 0) this.send('all', { type: 'status', view: this.view, lastExecuted: this.lastExecuted })
+    if (this.changing) {
+      if (this.myViewChange !== null) this.send('all', this.myViewChange.msg)
+    } else {
+      for (const s of this.log.sorted()) {
+        if (s.seq <= this.lastExecuted || s.view !== this.view || s.pp === null) continue
+        const { digest, batch } = s.pp
+        if (this.isPrimary) this.send('all', { type: 'preprepare', view: s.view, seq: s.seq, batch, sig: s.pp.sig })
+        else this.send('all', { type: 'prepare', view: s.view, seq: s.seq, digest, sig: s.prepares.get(this.id)!.sig })
+        if (s.sentCommit) this.send('all', { type: 'commit', view: s.view, seq: s.seq, digest, sig: s.commits.get(this.id)!.sig })
+      }
+    }
+    let latest = -1
+    for (const s of this.ownCheckpoints.keys()) latest = Math.max(latest, s)
+    const own = this.ownCheckpoints.get(latest)
+    if (own !== undefined) this.send('all', { type: 'checkpoint', seq: latest, blockHash: own.blockHash, sig: own.sig })
+  }
+
+  /** The f+1 replicas after j help it (at least one is honest), so a laggard is not sent n-1 copies. */
+  private helps(j: number): boolean {
+    const d = (this.id - j + this.n) % this.n
+    return d >= 1 && d <= this.f + 1
+  }
+
+  private onStatus(from: number, m: Status): void {
+    if (!this.helps(from)) return
+    if (m.view < this.view && !this.changing && this.newView !== null) this.send(from, this.newView)
+    if (m.lastExecuted < this.low) {
+      this.send(from, { type: 'stable', cert: this.stable })
+      return
+    }
+    const last = Math.min(this.lastDelivered, m.lastExecuted + CATCH_UP_PER_STATUS)
+    for (let s = m.lastExecuted + 1; s <= last; s++) {
+      const c = this.log.peek(s)?.committed
+      if (c) this.send(from, { type: 'committed', batch: c.batch, cert: c.cert })
+    }
+  }
+
+  /** A batch with its commit certificate: enough to deliver, whatever view the sender is in. */
+  private onCommitted(from: number, m: Committed): void {
+    const c = m.cert
+    if (c.seq <= this.lastDelivered) return this.drop(`committed ${c.seq}: already delivered`)
+    if (!this.inWindow(c.seq)) return this.drop(`committed ${c.seq}: outside the watermarks`)
+    if (this.log.peek(c.seq)?.committed) return this.drop(`committed ${c.seq}: duplicate`)
+    if (m.batch.requests.length > this.p.batchMaxCount) return this.drop(`committed ${c.seq}: batch holds more than batchMaxCount requests`)
+    const digest = digestOf(m.batch)
+    if (!equalBytes(digest, c.digest)) {
+      this.fault(from, `committed ${c.seq}: batch does not match its certificate`)
+      return this.drop(`committed ${c.seq}: batch does not match its certificate`)
+    }
+    const err = commitCertError(c, this.d, this.n, this.rules.verify, this.quorum)
+    if (err !== null) return this.drop(`committed ${c.seq}: ${err}`)
+    this.log.at(c.seq, this.view).committed = { batch: m.batch, digest, cert: c }
+  }
+
+  // ---- view change ---------------------------------------------------------------------
+
+  private startViewChange(target: number): void {
+    this.changing = true
+    this.target = target
+    this.vcDeadline = null
+    this.backoff++
+    this.waiting.clear()
+    const prepared = this.log.sorted().flatMap((s) => (s.prepared !== null && s.seq > this.low ? [s.prepared] : []))
+    const vc = buildViewChange(this.d, this.crypto, target, this.id, this.stable, prepared)
+    this.myViewChange = vc
+    this.persist(KEYS.view, viewRecord(this.view, target, true))
+    this.persist(KEYS.viewChange, messageRecord(vc.msg))
+    this.send('all', vc.msg)
+    this.viewChanges.set(this.id, vc)
+    this.afterViewChangeVote()
+  }
+
+  private onViewChange(from: number, m: ViewChange): void {
+    if (m.replica !== from) return this.drop('view-change: signer is not the sender')
+    if (m.view <= this.view) return this.drop(`view-change ${m.view}: old view`)
+    const prev = this.viewChanges.get(from)
+    if (prev !== undefined && prev.msg.view >= m.view) {
+      if (prev.msg.view > m.view) return this.drop(`view-change ${m.view}: older than one already received`)
+      if (equalBytes(prev.msg.sig, m.sig)) return this.drop(`view-change ${m.view}: duplicate`)
+      this.fault(from, `equivocation: two view-changes for view ${m.view}`)
+      return this.drop(`view-change ${m.view}: conflicts with an earlier one`)
+    }
+    const vc = digestViewChange(this.d, m)
+    const err = viewChangeError(this.rules, vc)
+    if (err !== null) return this.drop(`view-change ${m.view}: ${err}`)
+    this.viewChanges.set(from, vc)
+    this.afterViewChangeVote()
+  }
+
+  /** Join a view change f+1 replicas ask for; start the timer and (as its primary) the NEW-VIEW once 2f+1 agree. */
+  private afterViewChangeVote(): void {
+    const current = this.changing ? this.target : this.view
+    const higher = [...this.viewChanges.values()].map((v) => v.msg.view).filter((v) => v > current).sort((a, b) => b - a)
+    // The (f+1)-th highest: at least one honest replica asks for a view at least this high.
+    if (higher.length > this.f) return this.startViewChange(higher[this.f]!)
+    if (!this.changing) return
+    const votes = [...this.viewChanges.values()].filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
+    if (votes.length < this.fullQuorum) return
+    this.vcDeadline ??= this.now + this.timeout()
+    if (this.primaryOf(this.target) !== this.id) return
+    const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes)
+    this.send('all', msg)
+    this.installNewView(msg, entries.map((e, i) => ({ ...e, sig: msg.pre[i]!.sig })), checkpoint)
+  }
+
+  private onNewView(m: NewView): void {
+    if (m.view <= this.view) return this.drop(`new-view ${m.view}: ${m.view === this.view ? 'duplicate' : 'old view'}`)
+    // After asking for view t, never go back to a lower one: our VIEW-CHANGE may already be in t's NEW-VIEW.
+    if (this.changing && m.view < this.target) return this.drop(`new-view ${m.view}: below the view this replica changes to`)
+    const primary = this.primaryOf(m.view)
+    const r = checkNewView(this.rules, m, primary)
+    if (!r.ok) {
+      if (r.signed) this.fault(primary, r.error)
+      return this.drop(`new-view ${m.view}: ${r.error}`)
+    }
+    this.installNewView(m, r.entries, r.checkpoint)
+  }
+
+  private installNewView(m: NewView, entries: Array<Reproposal & { sig: Uint8Array }>, checkpoint: CheckpointCertificate): void {
+    this.view = m.view
+    this.target = m.view
+    this.changing = false
+    this.vcDeadline = null
+    this.viewStartedAt = this.now
+    this.newView = m
+    this.myViewChange = null
+    this.persist(KEYS.view, viewRecord(this.view, this.view, false))
+    this.persist(KEYS.newView, messageRecord(m))
+    this.persist(KEYS.viewChange, null)
+    for (const [r, vc] of this.viewChanges) if (vc.msg.view <= this.view) this.viewChanges.delete(r)
+    this.waiting.clear()
+    this.onStableCert(checkpoint)
+    for (const e of entries) if (this.inWindow(e.seq)) this.installProposal(e.seq, e.batch, e.digest, e.sig)
+  }
+
+  // ---- restart -------------------------------------------------------------------------
+
+  /** Rebuilds the voting state from records, so nothing sent after a restart contradicts what was sent before. */
+  private restore(r: Restored): void {
+    this.view = r.view
+    this.target = r.target
+    this.changing = r.changing
+    if (r.stable !== null) this.stable = r.stable
+    if (r.newView?.view === r.view) this.newView = r.newView
+    if (r.changing && r.viewChange?.view === r.target) {
+      this.myViewChange = digestViewChange(this.d, r.viewChange)
+      this.viewChanges.set(this.id, this.myViewChange)
+    }
+    const primary = this.primaryOf(this.view)
+    for (const pp of r.prePrepares) {
+      if (!this.inWindow(pp.seq)) continue
+      const slot = this.log.at(pp.seq, pp.view)
+      slot.ppRecord = true
+      if (pp.view !== this.view) continue
+      const digest = digestOf(pp.batch)
+      const key = keyOf(digest)
+      slot.pp = { batch: pp.batch, digest, key, sig: pp.sig }
+      slot.prepares.set(primary, { digest, key, sig: pp.sig })
+      if (primary !== this.id) slot.prepares.set(this.id, { digest, key, sig: this.crypto.sign(prepareSignBytes(this.d, pp.view, pp.seq, digest)) })
+    }
+    for (const pc of r.prepared) {
+      if (!this.inWindow(pc.seq)) continue
+      const slot = this.log.peek(pc.seq) ?? this.log.at(pc.seq, pc.view)
+      slot.prepared = pc
+      slot.pcRecord = true
+      if (slot.pp !== null && slot.view === pc.view) this.restoreOwnCommit(slot)
+    }
+    for (const d of r.delivered) this.pool.markDelivered(d.seq, d.ids.map((id) => ({ id, payload: NO_PAYLOAD })))
+  }
+
+  /** Restores the COMMIT this replica already sent, for retransmission. */
+  private restoreOwnCommit(slot: Slot): void {
+    const pp = slot.pp!
+    slot.commits.set(this.id, { digest: pp.digest, key: pp.key, sig: this.crypto.sign(commitSignBytes(this.d, slot.view, slot.seq, pp.digest)) })
+    slot.sentCommit = true
+  }
+}

@@ -1,0 +1,1 @@
+export function runBench(): void {}

@@ -1,0 +1,381 @@
+import { concatBytes, encode, equalBytes, faultTolerance, quorumSize, sha256, toHex, type ConsensusParams, type SignDomain } from '@vigil/common'
+import { commitCertError, verifyCheckpointCertificate } from '../certs.js'
+import { decodeMessage, encodeMessage } from '../codec.js'
+import type { Message } from '../messages.js'
+import { Replica } from '../replica.js'
+import type { Delivery, Input, Ready, ReplicaConfig, Request, StateTransferRequest } from '../types.js'
+import { Adversary, BYZANTINE_KINDS, Collusion, type ByzantineKind } from './byzantine.js'
+import { Checker, SimFailure, type FailureKind } from './checker.js'
+import { simCrypto, simSecrets } from './crypto.js'
+import { Prng } from './prng.js'
+import { EventQueue, type Timed } from './queue.js'
+import { Trace, describeBytes, describeMessage } from './trace.js'
+
+export interface SimOptions {
+  seed: number
+  /** Replicas; drawn from the seed among 4, 7, 10, 13 when absent. */
+  n?: number
+  /** Byzantine replicas (capped at f); drawn from the seed when absent. */
+  byzantine?: number
+  /** TESTS ONLY: the planted bug, passed to every replica as unsafeQuorumOverride. */
+  quorumOverride?: number
+  /** Trace lines kept for a failure report. */
+  traceLength?: number
+}
+
+export interface SimResult {
+  seed: number
+  n: number
+  byzantine: Array<{ replica: number; kinds: ByzantineKind[] }>
+  requests: number
+  messages: number
+  /** Highest view reached by an honest replica. */
+  views: number
+  transfers: number
+  restarts: number
+  simTimeMs: number
+  failure: { kind: FailureKind; detail: string; trace: string[] } | null
+}
+
+interface SimNode {
+  id: number
+  replica: Replica | null
+  /** Survives crashes: what the replica persisted. */
+  store: Map<string, Uint8Array>
+  /** Executed blocks: [0] is genesis. */
+  history: Array<{ digest: Uint8Array; blockHash: Uint8Array; ids: Uint8Array[] }>
+  adversary: Adversary | null
+  /** Bumped on crash, so the old tick chain stops. */
+  epoch: number
+  clockSkewMs: number
+}
+
+interface SimEvent extends Timed {
+  run: () => void
+}
+
+const TICK_MS = 5
+const LIVENESS_MS = 60_000
+const LIVENESS_CHECK_MS = 50
+const RESUBMIT_MS = 700
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+const SIZES = [4, 4, 4, 7, 7, 10, 13]
+
+/**
+ * A deterministic cluster: n replicas, a lossy network, crashes, partitions, a slow replica,
+ * Byzantine replicas, clients. Plays the node's role (persists, sends, executes, transfers
+ * state). A chaos phase is followed by a healed phase in which every request must be
+ * executed by every honest replica. Every random choice comes from the seed.
+ */
+export class Simulation {
+  private readonly rng: Prng
+  private readonly net: Prng
+  private readonly queue = new EventQueue<SimEvent>()
+  private readonly nodes: SimNode[]
+  private readonly n: number
+  private readonly f: number
+  private readonly honest: number[]
+  private readonly params: ConsensusParams
+  private readonly domain: SignDomain = { chainId: 'vigil-sim', validatorsHash: sha256(encode(['vigil-sim-validators'])) }
+  private readonly secrets: Uint8Array[]
+  private readonly clientSecret: Uint8Array
+  private readonly checker: Checker
+  private readonly trace: Trace
+  private readonly byzantine: Array<{ replica: number; kinds: ByzantineKind[] }> = []
+  private readonly chaos: { ms: number; drop: number; dup: number; delayMaxMs: number; crashes: boolean; partitions: boolean; midStepCrash: number }
+  private readonly slow: { replica: number; extraMs: number } | null
+  private readonly requestCount: number
+  private now = 0
+  private healed = false
+  private done = false
+  private partition: ReadonlySet<number> | null = null
+  private stats = { messages: 0, transfers: 0, restarts: 0 }
+
+  constructor(private readonly opts: SimOptions) {
+    const rng = new Prng(opts.seed)
+    this.rng = rng
+    this.net = rng.fork()
+    this.n = opts.n ?? rng.pick(SIZES)
+    this.f = faultTolerance(this.n)
+    const k = rng.range(2, 5)
+    this.params = {
+      batchMaxCount: rng.range(1, 8), batchMaxBytes: 64 * 1024, batchTimeoutMs: TICK_MS, checkpointInterval: k,
+      watermarkWindow: k * rng.range(2, 4), viewChangeTimeoutMs: rng.range(100, 300), maxClockSkewMs: 500,
+    }
+    this.secrets = simSecrets(this.n, opts.seed)
+    this.clientSecret = sha256(encode(['vigil-sim-client', opts.seed]))
+    const quorum = opts.quorumOverride ?? quorumSize(this.n)
+    const verify = simCrypto(0, this.secrets).verify
+    this.checker = new Checker(this.n, (c) => commitCertError(c, this.domain, this.n, verify, quorum))
+    this.trace = new Trace(opts.traceLength ?? 80)
+    const b = Math.min(opts.byzantine ?? rng.int(this.f + 1), this.f)
+    const ids = Array.from({ length: this.n }, (_, i) => i)
+    const bad = new Set<number>()
+    while (bad.size < b) bad.add(rng.pick(ids))
+    this.honest = ids.filter((i) => !bad.has(i))
+    const collusion = new Collusion()
+    const genesis = sha256(encode(['vigil-sim-genesis', opts.seed]))
+    this.nodes = ids.map((id) => {
+      let adversary: Adversary | null = null
+      if (bad.has(id)) {
+        const kinds = BYZANTINE_KINDS.filter(() => rng.chance(0.5))
+        if (kinds.length === 0) kinds.push(rng.pick(BYZANTINE_KINDS))
+        this.byzantine.push({ replica: id, kinds })
+        adversary = new Adversary(id, this.n, new Set(kinds), simCrypto(id, this.secrets), this.domain, rng.fork(), collusion)
+      }
+      return { id, replica: null, store: new Map(), history: [{ digest: genesis, blockHash: genesis, ids: [] }], adversary, epoch: 0, clockSkewMs: rng.range(0, 40) }
+    })
+    this.chaos = {
+      ms: rng.range(1500, 4000), drop: rng.float() * 0.15, dup: rng.float() * 0.1, delayMaxMs: rng.range(2, 40),
+      crashes: rng.chance(0.6), partitions: rng.chance(0.5), midStepCrash: rng.chance(0.3) ? 0.002 : 0,
+    }
+    this.slow = rng.chance(0.4) ? { replica: rng.pick(this.honest), extraMs: rng.range(10, 80) } : null
+    this.requestCount = rng.range(5, 40)
+  }
+
+  run(): SimResult {
+    let failure: SimResult['failure'] = null
+    try {
+      this.setup()
+      while (!this.done) {
+        const e = this.queue.pop()
+        if (e === undefined) throw new SimFailure('liveness', 'no events left')
+        this.now = e.at
+        e.run()
+      }
+    } catch (err) {
+      if (!(err instanceof SimFailure)) throw err
+      failure = { kind: err.kind, detail: err.message, trace: this.trace.lines() }
+    }
+    const views = Math.max(...this.honest.map((i) => this.nodes[i]!.replica?.status().view ?? 0))
+    return {
+      seed: this.opts.seed, n: this.n, byzantine: this.byzantine, requests: this.checker.submittedCount, messages: this.stats.messages,
+      views, transfers: this.stats.transfers, restarts: this.stats.restarts, simTimeMs: this.now, failure,
+    }
+  }
+
+  // ---- set-up and phases -------------------------------------------------------------
+
+  private at(t: number, run: () => void): void {
+    this.queue.push({ at: t, run })
+  }
+
+  private setup(): void {
+    for (const node of this.nodes) this.boot(node)
+    for (let i = 0; i < this.requestCount; i++) this.at(this.rng.int(Math.floor(this.chaos.ms * 0.9)), () => this.submit())
+    if (this.chaos.partitions) this.schedulePartitions()
+    if (this.chaos.crashes) this.scheduleCrashes()
+    this.at(this.chaos.ms, () => this.heal())
+    this.at(this.chaos.ms + LIVENESS_MS, () => {
+      throw new SimFailure('liveness', `${this.checker.missing(this.honest)} request executions missing ${LIVENESS_MS} ms after the network healed`)
+    })
+  }
+
+  private heal(): void {
+    this.healed = true
+    this.partition = null
+    this.trace.add(() => `${this.now} network healed`)
+    for (const node of this.nodes) if (node.replica === null) this.restart(node)
+    const check = (): void => {
+      if (this.checker.missing(this.honest) === 0) this.done = true
+      else this.at(this.now + LIVENESS_CHECK_MS, check)
+    }
+    check()
+  }
+
+  private schedulePartitions(): void {
+    for (let t = this.rng.range(50, 500); t < this.chaos.ms; t += this.rng.range(200, 1200)) {
+      const side = new Set(this.honest.concat(this.byzantine.map((b) => b.replica)).filter(() => this.rng.chance(0.4)))
+      const end = t + this.rng.range(50, 800)
+      this.at(t, () => {
+        if (this.healed || side.size === 0 || side.size === this.n) return
+        this.partition = side
+        this.trace.add(() => `${t} partition {${[...side].join(',')}} | rest`)
+      })
+      this.at(end, () => {
+        if (this.partition === side) this.partition = null
+      })
+    }
+  }
+
+  private scheduleCrashes(): void {
+    for (let t = this.rng.range(50, 500); t < this.chaos.ms; t += this.rng.range(100, 900)) {
+      const node = this.nodes[this.rng.pick(this.honest)]!
+      const down = this.rng.range(20, 600)
+      this.at(t, () => {
+        if (this.healed || node.replica === null || this.crashedCount() >= this.f) return
+        this.crash(node)
+        this.at(Math.min(t + down, this.chaos.ms), () => {
+          if (node.replica === null) this.restart(node)
+        })
+      })
+    }
+  }
+
+  private crashedCount(): number {
+    return this.nodes.filter((x) => x.replica === null).length
+  }
+
+  // ---- the node's role ---------------------------------------------------------------
+
+  private config(id: number): ReplicaConfig {
+    return {
+      id, n: this.n, params: this.params, domain: this.domain, crypto: simCrypto(id, this.secrets),
+      validateRequest: (r) => this.validRequest(r), unsafeQuorumOverride: this.opts.quorumOverride,
+    }
+  }
+
+  private boot(node: SimNode): void {
+    const records = [...node.store].map(([key, value]) => ({ key, value }))
+    node.replica = new Replica(this.config(node.id), records)
+    const head = node.history.length - 1
+    this.step(node, { type: 'stateTransferred', seq: head, blockHash: node.history[head]!.blockHash })
+    const epoch = node.epoch
+    const tick = (): void => {
+      if (node.epoch !== epoch || node.replica === null) return
+      this.step(node, { type: 'tick', now: this.now + node.clockSkewMs })
+      if (node.adversary !== null) for (const o of node.adversary.noise(this.now)) this.post(node.id, o.to, o.bytes)
+      this.at(this.now + TICK_MS, tick)
+    }
+    this.at(this.now + this.rng.int(TICK_MS), tick)
+  }
+
+  private crash(node: SimNode): void {
+    node.replica = null
+    node.epoch++
+    this.trace.add(() => `${this.now} r${node.id} crashes`)
+  }
+
+  private restart(node: SimNode): void {
+    this.stats.restarts++
+    this.trace.add(() => `${this.now} r${node.id} restarts at height ${node.history.length - 1}`)
+    this.boot(node)
+  }
+
+  private step(node: SimNode, input: Input): void {
+    if (node.replica === null) return
+    this.apply(node, node.replica.step(input))
+  }
+
+  /** Persist, then send, then execute: the order the node follows. */
+  private apply(node: SimNode, ready: Ready): void {
+    for (const p of ready.persist) {
+      if (p.value === null) node.store.delete(p.key)
+      else node.store.set(p.key, p.value)
+    }
+    if (!this.healed && ready.send.length > 0 && node.adversary === null && this.crashedCount() < this.f && this.rng.chance(this.chaos.midStepCrash)) {
+      this.trace.add(() => `${this.now} r${node.id} crashes after persisting, before sending`)
+      return this.crash(node)
+    }
+    for (const s of ready.send) this.transmit(node, s.to, s.msg)
+    for (const d of ready.deliver) this.execute(node, d)
+    if (ready.stateTransfer !== null) this.requestTransfer(node, ready.stateTransfer)
+  }
+
+  private isHonest(id: number): boolean {
+    return this.nodes[id]!.adversary === null
+  }
+
+  private execute(node: SimNode, d: Delivery): void {
+    const ids = d.batch.requests.map((r) => r.id)
+    this.trace.add(() => `${this.now} r${node.id} delivers s${d.seq} v${d.view} d=${toHex(d.digest).slice(0, 8)} ${ids.length} req`)
+    if (this.isHonest(node.id)) this.checker.block(node.id, d.seq, node.history.length, d.digest, ids, d.cert)
+    else this.checker.record(node.id, ids)
+    const blockHash = sha256(concatBytes(node.history[node.history.length - 1]!.blockHash, d.digest))
+    node.history.push({ digest: d.digest, blockHash, ids })
+    this.step(node, { type: 'executed', seq: d.seq, blockHash })
+  }
+
+  /** The node's sync: verify the certificate, copy an honest replica's blocks, report. */
+  private requestTransfer(node: SimNode, req: StateTransferRequest): void {
+    verifyCheckpointCertificate(req.cert, this.domain, this.n, simCrypto(0, this.secrets).verify)
+    this.at(this.now + this.net.range(5, 50), () => {
+      if (node.replica === null || node.history.length > req.seq) return
+      const source = this.honest.map((i) => this.nodes[i]!).find((s) => s.history.length > req.seq && equalBytes(s.history[req.seq]!.blockHash, req.blockHash))
+      if (source === undefined) return
+      this.stats.transfers++
+      this.trace.add(() => `${this.now} r${node.id} state transfer to s${req.seq} from r${source.id}`)
+      for (let s = node.history.length; s <= req.seq; s++) {
+        const block = source.history[s]!
+        if (this.isHonest(node.id)) this.checker.block(node.id, s, s, block.digest, block.ids, null)
+        else this.checker.record(node.id, block.ids)
+        node.history.push(block)
+      }
+      this.step(node, { type: 'stateTransferred', seq: req.seq, blockHash: req.blockHash })
+    })
+  }
+
+  // ---- network -----------------------------------------------------------------------
+
+  private transmit(node: SimNode, to: number | 'all', msg: Message): void {
+    if (node.adversary !== null) {
+      for (const o of node.adversary.outgoing(to, msg)) this.post(node.id, o.to, o.bytes)
+      return
+    }
+    const bytes = encodeMessage(msg)
+    if (to !== 'all') return this.post(node.id, to, bytes)
+    for (let t = 0; t < this.n; t++) if (t !== node.id) this.post(node.id, t, bytes)
+  }
+
+  private post(from: number, to: number, bytes: Uint8Array): void {
+    this.stats.messages++
+    if (this.partition !== null && this.partition.has(from) !== this.partition.has(to)) return
+    const chaotic = !this.healed
+    if (chaotic && this.net.chance(this.chaos.drop)) return
+    const copies = chaotic && this.net.chance(this.chaos.dup) ? 2 : 1
+    for (let c = 0; c < copies; c++) {
+      let delay = this.net.range(1, this.chaos.delayMaxMs)
+      if (this.slow !== null && (this.slow.replica === from || this.slow.replica === to)) delay += this.slow.extraMs
+      this.at(this.now + delay, () => this.receive(from, to, bytes))
+    }
+  }
+
+  private receive(from: number, to: number, bytes: Uint8Array): void {
+    const node = this.nodes[to]!
+    if (node.replica === null) return
+    node.adversary?.observe(bytes)
+    let msg: Message
+    try {
+      msg = decodeMessage(bytes, MAX_MESSAGE_BYTES)
+    } catch {
+      this.trace.add(() => `${this.now} r${from} -> r${to} ${describeBytes(bytes)} (dropped by the node)`)
+      return
+    }
+    this.trace.add(() => `${this.now} r${from} -> r${to} ${describeMessage(msg)}`)
+    this.step(node, { type: 'message', from, msg })
+  }
+
+  // ---- clients -----------------------------------------------------------------------
+
+  /** payload = nonce(8) || mac(8) || padding; id = sha256(payload). Only the client knows the MAC key. */
+  private validRequest(r: Request): boolean {
+    if (r.payload.byteLength < 16 || !equalBytes(sha256(r.payload), r.id)) return false
+    return equalBytes(sha256(concatBytes(this.clientSecret, r.payload.subarray(0, 8))).subarray(0, 8), r.payload.subarray(8, 16))
+  }
+
+  private submit(): void {
+    const nonce = this.rng.bytes(8)
+    const payload = concatBytes(nonce, sha256(concatBytes(this.clientSecret, nonce)).subarray(0, 8), this.rng.bytes(this.rng.int(48)))
+    const request = { id: sha256(payload), payload }
+    this.checker.submit(request.id)
+    this.trace.add(() => `${this.now} client submits ${toHex(request.id).slice(0, 8)}`)
+    this.gossip(request)
+  }
+
+  /** Mempool gossip: every live replica gets the request, again and again until some honest replica executed it. */
+  private gossip(request: Request): void {
+    if (this.checker.executedAnywhere(this.honest, request.id)) return
+    for (const node of this.nodes) {
+      this.at(this.now + this.net.range(0, 10), () => {
+        // The node's mempool checks its tx index: an executed request is never fed again.
+        if (node.replica === null || this.checker.hasExecuted(node.id, request.id)) return
+        this.step(node, { type: 'request', request })
+      })
+    }
+    this.at(this.now + RESUBMIT_MS, () => this.gossip(request))
+  }
+}
+
+export function runSimulation(opts: SimOptions): SimResult {
+  return new Simulation(opts).run()
+}

@@ -1,0 +1,101 @@
+import type { CommitCertificate, ConsensusParams, ReplicaSignature, SignDomain } from '@vigil/common'
+import type { Message } from './messages.js'
+
+/** A client transaction as consensus sees it: `id` (32 bytes) is what batches are ordered and deduplicated by. */
+export interface Request {
+  id: Uint8Array
+  /** Opaque, already validated transaction bytes. */
+  payload: Uint8Array
+}
+
+/** One block's worth of requests. A null batch (a hole filled by NEW-VIEW) has time 0, parent null and no requests. */
+export interface Batch {
+  time: number
+  parent: Uint8Array | null
+  requests: Request[]
+}
+
+export interface ReplicaCrypto {
+  sign(bytes: Uint8Array): Uint8Array
+  verify(replica: number, bytes: Uint8Array, sig: Uint8Array): boolean
+}
+
+export interface ReplicaConfig {
+  id: number
+  n: number
+  params: ConsensusParams
+  domain: SignDomain
+  crypto: ReplicaCrypto
+  /**
+   * Checks a request inside a PRE-PREPARE that this replica did not get through 'request'
+   * (the node checks the tx signature and that `id` is the tx id). Default: accept.
+   */
+  validateRequest?: (r: Request) => boolean
+  /** TESTS ONLY: replaces the 2f+1 quorum of PREPARE and COMMIT, to show the simulator catches the bug. */
+  unsafeQuorumOverride?: number
+}
+
+/** 2f+1 signed CHECKPOINTs for one (seq, blockHash); seq 0 (genesis) needs no signatures. */
+export interface CheckpointCertificate {
+  seq: number
+  blockHash: Uint8Array
+  sigs: ReplicaSignature[]
+}
+
+/** A PRE-PREPARE plus PREPAREs: 2f+1 replicas signed prepareSignBytes(view, seq, digest(batch)). */
+export interface PreparedCertificate {
+  view: number
+  seq: number
+  batch: Batch
+  sigs: ReplicaSignature[]
+}
+
+export type Input =
+  | { type: 'message'; from: number; msg: Message }
+  | { type: 'request'; request: Request }
+  | { type: 'tick'; now: number }
+  | { type: 'executed'; seq: number; blockHash: Uint8Array }
+  | { type: 'stateTransferred'; seq: number; blockHash: Uint8Array }
+
+export interface Delivery {
+  seq: number
+  view: number
+  batch: Batch
+  digest: Uint8Array
+  cert: CommitCertificate
+}
+
+export interface StateTransferRequest {
+  seq: number
+  blockHash: Uint8Array
+  cert: CheckpointCertificate
+}
+
+/**
+ * What one step asks of the node, in this order: write `persist` durably (one synced batch),
+ * then send `send`, then execute `deliver` and feed back 'executed'.
+ */
+export interface Ready {
+  persist: Array<{ key: string; value: Uint8Array | null }>
+  send: Array<{ to: number | 'all'; msg: Message }>
+  deliver: Delivery[]
+  stateTransfer: StateTransferRequest | null
+  faults: Array<{ replica: number; reason: string }>
+  dropped: Array<{ reason: string }>
+}
+
+export interface ReplicaStatus {
+  view: number
+  primary: number
+  viewChanging: boolean
+  /** The view being changed to while viewChanging. */
+  targetView: number
+  lowWatermark: number
+  highWatermark: number
+  lastExecuted: number
+  lastDelivered: number
+  lastStableCheckpoint: number
+  pendingRequests: number
+  /** Sequence numbers held in the log (bounded by the watermark window). */
+  logSize: number
+}
