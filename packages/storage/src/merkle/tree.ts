@@ -8,11 +8,12 @@ import { INNER_INPUT_BYTES, MAX_DEPTH, emptyStateRoot, innerHashInput, leafHash,
  * shared upper node once per block.
  *
  * Nodes live in typed-array slabs, not objects: a leaf is 96 bytes (key hash, value hash, leaf
- * hash) and an inner node 64 + 32 bytes (16 child refs, hash), so 1M keys take ~135 MB with no
- * per-object GC cost. The tree is not persisted: the store rebuilds it from the state leaves at
- * open (which also checks them against the head's state root), so a block's batch carries no
- * tree nodes at all. Measured alternative: persisting the ~3.5 changed 500-byte nodes per write
- * tripled the bytes of every commit batch.
+ * hash) and an inner node 64 + 32 bytes (16 child refs, hash), with no per-object GC cost.
+ * Measured (2 loaded cores): 1M keys -> 283 MB RSS for the tree alone, rebuilt in 14.6 s;
+ * a 500-write block update at 1M keys ~10 ms including key hashing. The tree is not persisted:
+ * the store rebuilds it from the state leaves at open (which also checks them against the
+ * head's state root), so a block's batch carries no tree nodes. Not measured: persisting the
+ * changed nodes instead would add roughly log16(N) nodes of up to 515 bytes per write.
  *
  * Updates are functional (path copying): prepare() builds the new version next to the committed
  * one and returns a Pending; adopt() makes it current, discard() frees it. A preview therefore
