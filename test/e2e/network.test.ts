@@ -50,8 +50,8 @@ describe('a 4-peer network of real processes', { timeout: 180_000 }, () => {
       assert.equal(counter.value, 20)
       const k5 = await api.get<{ value: unknown; version: { height: number } }>('/v1/state/kv1/k5')
       assert.deepEqual(k5.value, { i: 5, by: 0 })
-      const es = await api.post<{ value: unknown[] }>('/v1/query/study/entries', { patientId: 'P-1' })
-      assert.equal(es.value.length, 10)
+      const es = await api.post<{ value: { entries: unknown[] } }>('/v1/query/study/entries', { patientId: 'P-1' })
+      assert.equal(es.value.entries.length, 10)
     }
   })
 

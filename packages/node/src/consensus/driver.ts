@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { encodeMessage, type Delivery, type Input, type Ready, type Replica, type StateTransferRequest } from '@vigil/consensus'
 import type { LedgerStore } from '@vigil/storage'
 import type { Logger } from '../log.js'
@@ -27,6 +28,7 @@ export class ConsensusDriver {
   #paused = false
   #idle: Promise<void> = Promise.resolve()
   #view = -1
+  readonly #trace: boolean
 
   constructor(
     private readonly replica: Replica,
@@ -35,7 +37,24 @@ export class ConsensusDriver {
     private readonly hooks: DriverHooks,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#trace = log.isLevelEnabled('trace')
+  }
+
+  #traceStep(input: Input, ready: Ready, t0: number): void {
+    this.log.trace(
+      {
+        at: Number((performance.timeOrigin + t0).toFixed(2)),
+        ms: Number((performance.now() - t0).toFixed(2)),
+        input: input.type === 'message' ? `${input.msg.type}<-${input.from}` : input.type,
+        persist: ready.persist.length,
+        send: ready.send.map((s) => `${s.msg.type}->${s.to}`),
+        deliver: ready.deliver.map((d) => d.seq),
+        dropped: ready.dropped.map((d) => d.reason),
+      },
+      'step',
+    )
+  }
 
   get status() {
     return this.replica.status()
@@ -82,7 +101,10 @@ export class ConsensusDriver {
       while (this.#queue.length > 0 && !this.#stopped && !this.#paused) {
         const input = this.#queue.shift()!
         if (input.type === 'tick') this.#tickQueued = false
-        await this.#apply(this.replica.step(input))
+        const t0 = performance.now()
+        const ready = this.replica.step(input)
+        await this.#apply(ready)
+        if (this.#trace && input.type !== 'tick') this.#traceStep(input, ready, t0)
       }
     } catch (err) {
       this.#stopped = true

@@ -1,5 +1,5 @@
 import {
-  ValidationError, ZERO_HASH, batchDigest, decodeBlock, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
+  ValidationError, ZERO_HASH, batchDigest, decodeBlock, decodeCertificate, encodeBlock, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
   verifyCommitCertificate, type Block, type CommitCertificate, type Genesis,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
@@ -48,6 +48,8 @@ export class BlockVerifier {
       const what = equalBytes(rebuilt.header.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(rebuilt.header.stateRoot)}, block's ${toHex(h.stateRoot)})`
       throw new ValidationError(`${at}: re-execution disagrees on ${what}`)
     }
+    // Same header but other body bytes (altered results, re-signed transactions): the peer lied.
+    if (!equalBytes(encodeBlock(rebuilt), raw.block)) throw new ValidationError(`${at}: block body differs from its re-execution`)
     return { block: rebuilt, cert }
   }
 

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { cpSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { Cluster, waitFor } from '../src/cluster.js'
+import { clients, kvLoad } from '../src/load.js'
+
+/** Compares block hashes at every height up to `height` between peers. */
+async function sameChain(c: Cluster, peers: number[], height: number): Promise<void> {
+  for (let from = 0; from <= height; from += 100) {
+    const pages = await Promise.all(peers.map((i) => c.api(i).get<{ blocks: Array<{ header: { hash: string } }> }>(`/v1/blocks?from=${from}&limit=100`)))
+    for (let k = 0; k < Math.min(100, height - from + 1); k++) {
+      assert.equal(new Set(pages.map((p) => p.blocks[k]?.header.hash)).size, 1, `peers ${peers} disagree on block ${from + k}`)
+    }
+  }
+}
+
+async function certSigners(c: Cluster, via: number, height: number): Promise<number[]> {
+  const b = await c.api(via).get<{ certificate: { sigs: Array<{ replica: number }> } }>(`/v1/blocks/${height}`)
+  return b.certificate.sigs.map((s) => s.replica)
+}
+
+/** Issue 5: a peer that was down heals itself from its peers and rejoins PBFT. */
+describe('catch-up after restart', { timeout: 600_000 }, () => {
+  const clusters: Cluster[] = []
+  after(async () => Promise.all(clusters.map((c) => c.destroy())))
+
+  it('seed scenario: VP1 down, others commit, VP1 syncs and then is part of the quorum after the primary dies', async () => {
+    const c = await Cluster.create()
+    clusters.push(c)
+    c.startAll()
+    await c.waitReady()
+    const keys = clients(3)
+    await c.deploy(0, 'kv1', 'kv')
+    await kvLoad(c, keys, 'kv1', 20, 'a')
+    await c.stop(1, 'SIGTERM')
+    const whileDown = await kvLoad(c, keys, 'kv1', 40, 'b', [1])
+    const top = Math.max(...whileDown.map((r) => r.height))
+    c.start(1)
+    await c.waitReady([1])
+    await c.waitHeight(top, [1])
+    await sameChain(c, [0, 1, 2, 3], top)
+    const s = await Promise.all([0, 1].map((i) => c.status(i)))
+    assert.equal(s[0]!.height === s[1]!.height ? s[0]!.stateRoot : s[1]!.stateRoot, s[1]!.stateRoot)
+
+    const primary = (await c.status(0))!.primary
+    assert.notEqual(primary, 1, 'test expects VP1 not to be the primary')
+    await c.stop(primary, 'SIGKILL')
+    const rest = [0, 1, 2, 3].filter((i) => i !== primary)
+    const later = await kvLoad(c, keys, 'kv1', 20, 'c', [primary])
+    for (const r of later) assert.equal(r.result.ok, true)
+    // With one peer down, every certificate needs all three survivors: VP1 signs them.
+    const heights = [...new Set(later.map((r) => r.height))]
+    for (const h of heights) assert.ok((await certSigners(c, rest[0]!, h)).includes(1), `VP1 did not sign block ${h}`)
+    const end = Math.max(...later.map((r) => r.height))
+    await c.waitHeight(end, rest)
+    await sameChain(c, rest, end)
+  })
+
+  it('a peer down for 2,000 blocks catches up (rate reported)', async () => {
+    const c = await Cluster.create({ consensus: { batchMaxCount: 4 } })
+    clusters.push(c)
+    c.startAll()
+    await c.waitReady()
+    const keys = clients(4)
+    await c.deploy(0, 'kv1', 'kv')
+    await c.stop(3, 'SIGTERM')
+    const start = (await c.status(0))!.height
+    let sent = 0
+    while ((await c.status(0))!.height < start + 2000) {
+      await kvLoad(c, keys, 'kv1', 24, `w${sent}-`, [3])
+      sent += 24
+    }
+    const target = (await c.status(0))!.height
+    const t0 = Date.now()
+    c.start(3)
+    await c.waitHeight(target, [3], 120_000)
+    const secs = (Date.now() - t0) / 1000
+    const log = readFileSync(c.logFile(3), 'utf8')
+    const fin = log.split('\n').filter((l) => l.includes('block sync finished')).map((l) => JSON.parse(l) as { blocks: number; seconds: number; blocksPerSec: number })
+    const synced = fin.reduce((a, f) => a + f.blocks, 0)
+    assert.ok(synced >= target - start - 5, `only ${synced} blocks came through block sync`)
+    console.log(`catch-up: ${target - start} blocks (${sent} transactions) in ${secs.toFixed(1)} s from restart = ${Math.round((target - start) / secs)} blocks/s, ${Math.round(sent / secs)} tx/s; sync alone ${fin.map((f) => `${f.blocks} blocks in ${f.seconds} s`).join(', ')}`)
+    await sameChain(c, [0, 3], target)
+  })
+
+  it('a forged block from a malicious sync responder is refused and the peer syncs from honest ones', async () => {
+    const c = await Cluster.create({ consensus: { batchMaxCount: 2 } })
+    clusters.push(c)
+    c.startAll()
+    await c.waitReady()
+    const keys = clients(2)
+    await c.deploy(0, 'kv1', 'kv')
+    await c.stop(1, 'SIGTERM')
+    // Enough blocks that the sync pipeline asks all three sources (more than two ranges of 64).
+    const first = (await c.status(0))!.height
+    for (let w = 0; (await c.status(0))!.height < first + 160; w++) await kvLoad(c, keys, 'kv1', 40, `f${w}-`, [1])
+    // VP3 goes down; a liar with VP3's key and a copy of its ledger takes its place.
+    await c.stop(3, 'SIGTERM')
+    const top = (await c.status(0))!.height
+    const copy = join(c.dir, 'liar-data')
+    cpSync(join(c.home(3), 'data'), copy, { recursive: true })
+    const liar = spawn(process.execPath, [new URL('../src/liar-peer.js', import.meta.url).pathname, c.home(3), copy], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let liarOut = ''
+    liar.stdout.on('data', (d: Buffer) => (liarOut += d.toString()))
+    try {
+      await waitFor(async () => liarOut.includes('liar ready'), 20_000, () => `liar did not start: ${liarOut}`)
+      c.start(1)
+      await c.waitHeight(top, [1], 120_000)
+      await sameChain(c, [0, 1], top)
+      assert.match(liarOut, /forged [1-9]/, 'the liar was never asked for blocks')
+      const log = readFileSync(c.logFile(1), 'utf8')
+      assert.match(log, /banned vp3 from block sync/)
+      assert.match(log, /(certificate is for another batch|batch digest does not match|transactions do not match txRoot)/)
+    } finally {
+      liar.kill('SIGKILL')
+    }
+  })
+})
