@@ -17,13 +17,6 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest())
 }
 
-/** Hash of several parts without an intermediate copy per part. */
-export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return new Uint8Array(h.digest())
-}
-
 export const ZERO_HASH = new Uint8Array(HASH_BYTES)
 
 // Domain tags keep a leaf from ever hashing like an inner node (second-preimage safety).
@@ -43,7 +36,7 @@ export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {
     for (let i = 0; i < level.length; i += 2) {
       const left = level[i]!
       const right = level[i + 1]
-      next.push(right === undefined ? left : sha256Parts(NODE, left, right))
+      next.push(right === undefined ? left : sha256(concatBytes(NODE, left, right)))
     }
     level = next
   }
