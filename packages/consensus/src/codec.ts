@@ -138,11 +138,16 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
   return decFields(expectArray(decodeCanonical(bytes, maxBytes, 'message'), 'message'))
 }
 
-/** Prepared certificates are persisted on their own (see persist.ts). */
-export function encodePreparedCertificate(p: PreparedCertificate): Uint8Array {
-  return encode(encPrepared(p))
+/**
+ * A persisted prepared certificate (see persist.ts). Its batch is left out (null) when the
+ * pre-prepare record of the same sequence number holds it, so a batch is written once.
+ */
+export function encodePreparedRecord(p: PreparedCertificate, withBatch: boolean): Uint8Array {
+  return encode([p.view, p.seq, withBatch ? encBatch(p.batch) : null, encSigs(p.sigs)])
 }
 
-export function decodePreparedCertificate(bytes: Uint8Array, maxBytes: number): PreparedCertificate {
-  return decPrepared(decodeCanonical(bytes, maxBytes, 'prepared certificate'), 'prepared certificate')
+export function decodePreparedRecord(bytes: Uint8Array, maxBytes: number): Omit<PreparedCertificate, 'batch'> & { batch: Batch | null } {
+  const what = 'prepared record'
+  const f = expectArray(decodeCanonical(bytes, maxBytes, what), what, 4)
+  return { view: uint(f[0], `${what}.view`), seq: uint(f[1], `${what}.seq`), batch: f[2] === null ? null : decBatch(f[2], `${what}.batch`), sigs: decSigs(f[3], `${what}.sigs`) }
 }

@@ -27,12 +27,14 @@ export class RequestPool {
     return this.pendingBytesTotal
   }
 
-  isDelivered(id: Uint8Array): boolean {
-    return this.delivered.has(keyOf(id))
+  /** By keyOf(id). */
+  isDelivered(key: string): boolean {
+    return this.delivered.has(key)
   }
 
-  isPending(id: Uint8Array): boolean {
-    return this.pending.has(keyOf(id))
+  /** By keyOf(id). */
+  isPending(key: string): boolean {
+    return this.pending.has(key)
   }
 
   /** Null when added, else why not. */

@@ -41,8 +41,20 @@ export type Message = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | 
 
 export const NULL_BATCH: Batch = Object.freeze({ time: 0, parent: null, requests: [] as Batch['requests'] }) as Batch
 
+/**
+ * Memoized per batch object (batches are never mutated after they are built or decoded): a
+ * replica meets the same batch in its log, certificates and view changes, and in-process
+ * replicas (simulator, benchmark) share batch objects. A WeakMap keeps it bounded by the GC.
+ */
+const digests = new WeakMap<Batch, Uint8Array>()
+
 export function digestOf(b: Batch): Uint8Array {
-  return batchDigest(b.time, b.parent, b.requests.length === 0 ? ZERO_HASH : merkleRoot(b.requests.map((r) => r.id)))
+  let d = digests.get(b)
+  if (d === undefined) {
+    d = batchDigest(b.time, b.parent, b.requests.length === 0 ? ZERO_HASH : merkleRoot(b.requests.map((r) => r.id)))
+    digests.set(b, d)
+  }
+  return d
 }
 
 export const NULL_DIGEST = digestOf(NULL_BATCH)

@@ -1,5 +1,5 @@
 import { DecodeError, decodeCanonical, encode, expectArray, expectBool, expectUint } from '@vigil/common'
-import { decodeMessage, decodePreparedCertificate, encodeMessage, encodePreparedCertificate } from './codec.js'
+import { decodeMessage, decodePreparedRecord, encodeMessage, encodePreparedRecord } from './codec.js'
 import type { Message, NewView, PrePrepare, ViewChange } from './messages.js'
 import type { CheckpointCertificate, PreparedCertificate } from './types.js'
 
@@ -11,7 +11,8 @@ import type { CheckpointCertificate, PreparedCertificate } from './types.js'
  *   pbft/nv              the NEW-VIEW that installed its view: re-proposals and relaying to laggers
  *   pbft/stable          its stable checkpoint certificate: low watermark and VIEW-CHANGE proof
  *   pbft/pp/<seq>        the PRE-PREPARE it accepted (= its PREPARE) or proposed at seq
- *   pbft/pc/<seq>        its prepared certificate at seq (= its COMMIT), reported in VIEW-CHANGEs
+ *   pbft/pc/<seq>        its prepared certificate at seq (= its COMMIT), reported in VIEW-CHANGEs;
+ *                        without the batch while pbft/pp/<seq> holds the same one
  *   pbft/delivered/<seq> request ids delivered at seq (dedup memory)
  * pp/pc are deleted when a stable checkpoint passes them, delivered/ one window later:
  * at most about 3L + 4 records.
@@ -32,7 +33,7 @@ const MAX_RECORD_BYTES = 1 << 30
 
 export const viewRecord = (view: number, target: number, changing: boolean): Uint8Array => encode([view, target, changing])
 export const messageRecord = (m: Message): Uint8Array => encodeMessage(m)
-export const preparedRecord = encodePreparedCertificate
+export const preparedRecord = encodePreparedRecord
 
 export function deliveredRecord(ids: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(ids.length * 32)
@@ -62,6 +63,7 @@ const seqOf = (key: string, prefix: string): number => expectUint(Number(key.sli
 /** Parses everything the replica persisted; throws a DecodeError on a corrupt record (refuse to start rather than vote wrongly). */
 export function parseRecords(records: ReadonlyArray<{ key: string; value: Uint8Array }>): Restored {
   const r: Restored = { view: 0, target: 0, changing: false, viewChange: null, newView: null, stable: null, prePrepares: [], prepared: [], delivered: [] }
+  const prepared: Array<ReturnType<typeof decodePreparedRecord>> = []
   for (const { key, value } of records) {
     const msg = (): Message => decodeMessage(value, MAX_RECORD_BYTES)
     if (key === KEYS.view) {
@@ -73,13 +75,19 @@ export function parseRecords(records: ReadonlyArray<{ key: string; value: Uint8A
     else if (key === KEYS.newView) r.newView = expectType(msg(), 'newview', key)
     else if (key === KEYS.stable) r.stable = expectType(msg(), 'stable', key).cert
     else if (key.startsWith('pbft/pp/')) r.prePrepares.push(expectType(msg(), 'preprepare', key))
-    else if (key.startsWith('pbft/pc/')) r.prepared.push(decodePreparedCertificate(value, MAX_RECORD_BYTES))
+    else if (key.startsWith('pbft/pc/')) prepared.push(decodePreparedRecord(value, MAX_RECORD_BYTES))
     else if (key.startsWith('pbft/delivered/')) {
       if (value.byteLength % 32 !== 0) throw new DecodeError(`${key}: not a list of 32-byte ids`)
       const ids: Uint8Array[] = []
       for (let i = 0; i < value.byteLength; i += 32) ids.push(value.slice(i, i + 32))
       r.delivered.push({ seq: seqOf(key, 'pbft/delivered/'), ids })
     } else throw new DecodeError(`${key}: not a consensus record`)
+  }
+  for (const p of prepared) {
+    const pp = r.prePrepares.find((x) => x.seq === p.seq && x.view === p.view)
+    const batch = p.batch ?? pp?.batch
+    if (batch === undefined) throw new DecodeError(`${KEYS.prepared(p.seq)}: no batch, and no pre-prepare record of view ${p.view} holds it`)
+    r.prepared.push({ ...p, batch })
   }
   const bySeq = <T extends { seq: number }>(a: T, b: T): number => a.seq - b.seq
   r.prePrepares.sort(bySeq)

@@ -79,7 +79,7 @@ export class Replica {
 
   private readonly pool = new RequestPool(MAX_PENDING_REQUESTS)
   /** PRE-PREPAREs for seq > lastExecuted+1, waiting for their parent to be executed. At most L. */
-  private readonly waiting = new Map<number, { msg: PrePrepare; digest: Uint8Array }>()
+  private readonly waiting = new Map<number, { msg: PrePrepare; digest: Uint8Array; keys: readonly string[] }>()
   /** The highest valid VIEW-CHANGE of each replica. */
   private readonly viewChanges = new Map<number, DigestedViewChange>()
   private myViewChange: DigestedViewChange | null = null
@@ -274,19 +274,21 @@ export class Replica {
 
   // ---- normal case ---------------------------------------------------------------------
 
-  private batchError(b: Batch): string | null {
-    if (b.parent === null) return 'batch has no parent'
-    if (b.requests.length > this.p.batchMaxCount) return 'batch holds more than batchMaxCount requests'
+  /** Why a proposed batch is malformed, or its request keys. */
+  private checkBatch(b: Batch): { error: string } | { keys: string[] } {
+    if (b.parent === null) return { error: 'batch has no parent' }
+    if (b.requests.length > this.p.batchMaxCount) return { error: 'batch holds more than batchMaxCount requests' }
     let bytes = 0
-    const seen = new Set<string>()
+    const keys = new Set<string>()
     for (const r of b.requests) {
       bytes += r.payload.byteLength
       const k = keyOf(r.id)
-      if (seen.has(k)) return 'batch holds a request twice'
-      seen.add(k)
-      if (this.validateRequest !== undefined && !this.pool.isPending(r.id) && !this.validateRequest(r)) return 'batch holds an invalid request'
+      if (keys.has(k)) return { error: 'batch holds a request twice' }
+      keys.add(k)
+      // Requests from our own pool were validated on the way in.
+      if (this.validateRequest !== undefined && !this.pool.isPending(k) && !this.validateRequest(r)) return { error: 'batch holds an invalid request' }
     }
-    return bytes > this.p.batchMaxBytes ? 'batch exceeds batchMaxBytes' : null
+    return bytes > this.p.batchMaxBytes ? { error: 'batch exceeds batchMaxBytes' } : { keys: [...keys] }
   }
 
   private onPrePrepare(from: number, m: PrePrepare): void {
@@ -297,10 +299,10 @@ export class Replica {
       return this.drop('pre-prepare: not from the primary')
     }
     if (!this.inWindow(m.seq)) return this.drop(`pre-prepare ${m.seq}: outside the watermarks`)
-    const bad = this.batchError(m.batch)
-    if (bad !== null) {
-      this.fault(from, bad)
-      return this.drop(`pre-prepare ${m.seq}: ${bad}`)
+    const checked = this.checkBatch(m.batch)
+    if ('error' in checked) {
+      this.fault(from, checked.error)
+      return this.drop(`pre-prepare ${m.seq}: ${checked.error}`)
     }
     const digest = digestOf(m.batch)
     if (!this.crypto.verify(from, prepareSignBytes(this.d, m.view, m.seq, digest), m.sig)) return this.drop(`pre-prepare ${m.seq}: bad signature`)
@@ -314,21 +316,21 @@ export class Replica {
     if (m.seq <= this.lastDelivered) return this.drop(`pre-prepare ${m.seq}: already committed`)
     if (this.lastExecuted < 0 || m.seq > this.lastExecuted + 1) {
       if (this.waiting.size >= this.p.watermarkWindow) return this.drop(`pre-prepare ${m.seq}: waiting buffer full`)
-      this.waiting.set(m.seq, { msg: m, digest })
+      this.waiting.set(m.seq, { msg: m, digest, keys: checked.keys })
       return
     }
-    this.acceptPrePrepare(m, digest)
+    this.acceptPrePrepare(m, digest, checked.keys)
   }
 
   /** The parent rule, batch time and dedup checks, for a pre-prepare of lastExecuted+1. */
-  private acceptPrePrepare(m: PrePrepare, digest: Uint8Array): void {
+  private acceptPrePrepare(m: PrePrepare, digest: Uint8Array, keys: readonly string[]): void {
     const primary = this.primaryOf(m.view)
     if (!equalBytes(m.batch.parent!, this.lastBlockHash)) {
       this.fault(primary, `pre-prepare ${m.seq}: parent is not the hash of block ${m.seq - 1}`)
       return this.drop(`pre-prepare ${m.seq}: parent mismatch`)
     }
     if (m.batch.time < this.lastTime || m.batch.time > this.now + this.p.maxClockSkewMs) return this.drop(`pre-prepare ${m.seq}: batch time out of bounds`)
-    if (m.batch.requests.some((r) => this.pool.isDelivered(r.id))) {
+    if (keys.some((k) => this.pool.isDelivered(k))) {
       this.fault(primary, `pre-prepare ${m.seq}: proposes a delivered request`)
       return this.drop(`pre-prepare ${m.seq}: request already delivered`)
     }
@@ -341,7 +343,7 @@ export class Replica {
     const w = this.waiting.get(seq)
     if (w === undefined) return
     this.waiting.delete(seq)
-    if (w.msg.view === this.view && seq > this.lastDelivered) this.acceptPrePrepare(w.msg, w.digest)
+    if (w.msg.view === this.view && seq > this.lastDelivered) this.acceptPrePrepare(w.msg, w.digest, w.keys)
   }
 
   /** Accepts (v, seq, batch) as this view's proposal: persisted before the PREPARE it implies leaves. */
@@ -351,6 +353,8 @@ export class Replica {
     const primary = this.primaryOf(this.view)
     slot.pp = { batch, digest, key, sig: primarySig }
     slot.prepares.set(primary, { digest, key, sig: primarySig })
+    // The prepared record may rely on the pre-prepare record for its batch: give it its own before overwriting.
+    if (slot.prepared !== null && slot.pcRecord && slot.prepared.view !== this.view) this.persist(KEYS.prepared(seq), preparedRecord(slot.prepared, true))
     this.persist(KEYS.prePrepare(seq), messageRecord({ type: 'preprepare', view: this.view, seq, batch, sig: primarySig }))
     slot.ppRecord = true
     if (primary !== this.id) {
@@ -377,7 +381,7 @@ export class Replica {
     if (sigs.length < this.quorum) return
     const cert = { view: slot.view, seq: slot.seq, batch: slot.pp.batch, sigs }
     slot.prepared = cert
-    this.persist(KEYS.prepared(slot.seq), preparedRecord(cert))
+    this.persist(KEYS.prepared(slot.seq), preparedRecord(cert, false))
     slot.pcRecord = true
     this.sendCommit(slot)
     this.checkCommitted(slot)

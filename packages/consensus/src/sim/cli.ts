@@ -56,6 +56,7 @@ function main(): void {
     totals.transfers += r.transfers
     totals.restarts += r.restarts
     if (values.verbose) console.log(`seed ${r.seed}: n=${r.n} byzantine=${r.byzantine.length} requests=${r.requests} messages=${r.messages} views=${r.views} ${r.failure ? `FAIL ${r.failure.kind}` : 'ok'}`)
+    if ((i + 1) % 1000 === 0) console.error(`... ${i + 1} seeds, ${totals.safety} safety violations, ${totals.liveness} liveness failures, ${((performance.now() - started) / 1000).toFixed(0)} s`)
     if (r.failure === null) continue
     if (r.failure.kind === 'liveness') totals.liveness++
     else totals.safety++
