@@ -290,6 +290,12 @@ export class LedgerStore {
     })
   }
 
+  /** Where each transaction id was committed, without reading blocks (duplicate checks on the hot path). */
+  async txLocations(ids: readonly Uint8Array[]): Promise<Array<Version | null>> {
+    const found = await dbGetMany(this.#db, ids.map(txKey), 'tx index')
+    return found.map((b, i) => (b === undefined ? null : decodeTxLoc(b, `tx index ${toHex(ids[i]!)}`)))
+  }
+
   async getTx(id: Uint8Array): Promise<{ height: number; index: number; tx: Tx; result: TxResult } | null> {
     const record = `tx index ${toHex(id)}`
     const b = await dbGet(this.#db, txKey(id), record)
