@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { VigilError } from '@vigil/common'
 import { ApiRequestError } from './client.js'
+import { registerAuditCommands } from './commands/audit.js'
 import { registerClientCommands } from './commands/client-commands.js'
 import { registerKeyCommands } from './commands/keys.js'
 import { registerNodeCommands } from './commands/node.js'
@@ -18,6 +19,7 @@ registerKeyCommands(program)
 registerTestnetCommands(program)
 registerNodeCommands(program)
 registerClientCommands(program)
+registerAuditCommands(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -8,6 +8,7 @@ import { Replica, decodeMessage, type Delivery, type Request, type StateTransfer
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
 import type { FastifyInstance } from 'fastify'
 import { startApi } from './api/server.js'
+import { checkStore, describeProblem, locateDamage, rebuildStore } from './audit/store-repair.js'
 import { PeerService } from './api/peer-service.js'
 import type { NodeConfig } from './config.js'
 import { ConsensusDriver } from './consensus/driver.js'
@@ -53,6 +54,10 @@ export class VigilNode {
   executor!: BlockExecutor
   api!: { app: FastifyInstance; url: string }
   halted: string | null = null
+  /** Why state is withheld: the store was found damaged and is being repaired (null when sound). */
+  repairing: string | null = null
+  /** The height a repaired peer must reach again before it serves state. */
+  #repairTarget = -1
   #gossip!: GossipBatcher
   #pbft!: Channel
   #ticker: NodeJS.Timeout | undefined
@@ -64,6 +69,7 @@ export class VigilNode {
   constructor(
     readonly cfg: NodeConfig,
     readonly log: Logger,
+    readonly opts: { fullCheck?: boolean } = {},
   ) {
     this.mempool = new Mempool(cfg.mempool.maxTxs)
   }
@@ -74,7 +80,7 @@ export class VigilNode {
 
   async start(): Promise<void> {
     const g = this.genesis
-    this.store = await LedgerStore.open(this.cfg.dataDir)
+    this.store = await this.#openCheckedStore()
     await this.#ensureGenesis()
     this.executor = new BlockExecutor(this.store, g)
 
@@ -157,6 +163,10 @@ export class VigilNode {
       } finally {
         this.#firstSync = false
         const head = this.store.head()!
+        if (this.repairing !== null && head.height >= this.#repairTarget) {
+          this.log.info({ height: head.height }, `store repaired: re-fetched and re-verified up to block ${head.height}; serving state again`)
+          this.repairing = null
+        }
         this.#catchingUp = null
         if (this.halted === null) this.driver.resume(head.height, head.hash)
       }
@@ -165,6 +175,23 @@ export class VigilNode {
   }
 
   #firstSync = true
+
+  /**
+   * Opens the store and checks it (audit/store-repair.ts: fast, or full with --full-check). A
+   * damaged store is rebuilt from its own verified blocks below the first bad height; catch-up
+   * re-fetches the rest from peers, and state is withheld (503, not ready) until it is back.
+   */
+  async #openCheckedStore(): Promise<LedgerStore> {
+    const store = await LedgerStore.open(this.cfg.dataDir)
+    const found = store.head() === null ? null : await checkStore(store, this.genesis, this.opts.fullCheck === true)
+    if (found === null) return store
+    const head = store.head()!.height
+    const { firstBad, problem } = await locateDamage(store, this.genesis)
+    this.repairing = describeProblem(problem ?? found)
+    this.#repairTarget = head
+    this.log.error({ found, located: problem, firstBad, head }, `store damaged: ${this.repairing}; withholding state, rebuilding blocks below ${firstBad} and re-fetching the rest from peers`)
+    return (await rebuildStore(store, this.cfg.dataDir, this.genesis, firstBad, this.log)).store
+  }
 
   /** At start, give the links a moment to connect so the first sync sees who is ahead. */
   async #waitForPeers(): Promise<void> {
@@ -305,8 +332,8 @@ export class VigilNode {
   }
 }
 
-export async function startNode(cfg: NodeConfig, log: Logger): Promise<VigilNode> {
-  const node = new VigilNode(cfg, log)
+export async function startNode(cfg: NodeConfig, log: Logger, opts: { fullCheck?: boolean } = {}): Promise<VigilNode> {
+  const node = new VigilNode(cfg, log, opts)
   try {
     await node.start()
   } catch (err) {

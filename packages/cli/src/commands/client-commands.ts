@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { readKeyFile } from '@vigil/common'
 import { ApiClient } from '../client.js'
-import { parseJsonArg, printJson, table } from '../output.js'
+import { CliError, parseJsonArg, printJson, table } from '../output.js'
+import { fetchBundle, writeBundle } from './audit.js'
 import { chainIdOf, makeTx, sendTx } from '../tx.js'
 
 /** deploy, invoke, query, status: clients of a running peer's HTTP API. */
@@ -57,13 +58,32 @@ export function registerClientCommands(program: Command): void {
     })
 
   withNode(program.command('query'))
-    .description('read committed state through a contract method (no transaction)')
+    .description('read committed state: a contract query (--method), or one key (--key), with a checkable proof (--proof)')
     .requiredOption('--name <instance>', 'instance name')
-    .requiredOption('--method <method>', 'method name')
+    .option('--method <method>', 'query method name')
     .option('--args <json>', 'named arguments as one JSON object', '{}')
-    .action(async (o: ClientOpts & { name: string; method: string; args: string }) => {
+    .option('--key <key>', 'read this state key instead of running a query')
+    .option('--proof', 'with --key: fetch a proof bundle (Merkle proof, header, certificate)')
+    .option('--out <file>', 'with --proof: write the bundle to this file')
+    .option('--genesis <file>', 'with --proof: verify it against this genesis')
+    .action(async (o: ClientOpts & { name: string; method?: string; args: string; key?: string; proof?: boolean; out?: string; genesis?: string }) => {
+      if ((o.method === undefined) === (o.key === undefined)) throw new CliError('query: give exactly one of --method or --key')
+      if (o.key !== undefined && o.proof) {
+        const bundle = await fetchBundle(o.node, o.name, o.key)
+        const line = o.out === undefined ? null : writeBundle(bundle, o.out, o.genesis)
+        if (o.json || o.out === undefined) printJson(bundle)
+        if (o.out !== undefined) console.error(line ?? `proof bundle written to ${o.out}`)
+        return
+      }
+      if (o.key !== undefined) {
+        const r = await new ApiClient(o.node).get<{ value: unknown; height: number }>(`/v1/state/${encodeURIComponent(o.name)}/${encodeURIComponent(o.key)}`)
+        if (o.json) return printJson(r)
+        console.log(JSON.stringify(r.value, null, 2))
+        console.error(`(at height ${r.height})`)
+        return
+      }
       const r = await new ApiClient(o.node).post<{ value: unknown; height: number }>(
-        `/v1/query/${encodeURIComponent(o.name)}/${encodeURIComponent(o.method)}`,
+        `/v1/query/${encodeURIComponent(o.name)}/${encodeURIComponent(o.method!)}`,
         parseJsonArg(o.args, '--args'),
       )
       if (o.json) return printJson(r)

@@ -10,10 +10,11 @@ export function registerNodeCommands(program: Command): void {
     .command('start')
     .description('run one peer in the foreground until SIGINT/SIGTERM')
     .requiredOption('--home <dir>', 'peer home directory (holds config.json)')
-    .action(async (o: { home: string }) => {
+    .option('--full-check', 'check the whole ledger at start-up, not just the recent blocks and head state')
+    .action(async (o: { home: string; fullCheck?: boolean }) => {
       const cfg = loadConfig(o.home)
       const log = createLogger(cfg.log.level, { node: `vp${cfg.index}` }, process.stdout.isTTY ? pretty({ colorize: true }) : undefined)
-      const peer = await startNode(cfg, log)
+      const peer = await startNode(cfg, log, { fullCheck: o.fullCheck === true })
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping')

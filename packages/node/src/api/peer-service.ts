@@ -1,9 +1,13 @@
 import { decodeTx, fromHex, headerHash, toHex } from '@vigil/common'
 import type { VigilNode, CommittedTxView } from '../daemon.js'
 import { QueryError, query } from '../execution/index.js'
+import { certifiedProof } from '../audit/certified-proof.js'
 import { stateReaderOf } from '../ledger/executor.js'
 import { blockJson, resultJson, txJson, valueJson } from './json.js'
 import { ApiError, type LedgerService } from './service.js'
+
+/** How long a proof request waits for the block that certifies the head's state. */
+const PROOF_WAIT_MS = 3000
 
 /** The HTTP API's view of a running peer. */
 export class PeerService implements LedgerService {
@@ -13,6 +17,12 @@ export class PeerService implements LedgerService {
     const h = this.node.store.head()
     if (h === null) throw new ApiError(503, 'NOT_READY', 'store not initialised')
     return h
+  }
+
+  /** State-derived answers wait while the peer repairs a damaged store. */
+  private sound(): void {
+    const why = this.node.repairing
+    if (why !== null) throw new ApiError(503, 'REPAIRING', `this peer found its store damaged (${why}) and is repairing it from its peers; ask another peer or retry`)
   }
 
   async status() {
@@ -39,6 +49,7 @@ export class PeerService implements LedgerService {
   readiness() {
     const n = this.node
     if (n.halted !== null) return { ready: false, reason: `halted: ${n.halted}` }
+    if (n.repairing !== null) return { ready: false, reason: `repairing damaged store: ${n.repairing}` }
     if (n.syncProgress() !== false) return { ready: false, reason: 'syncing blocks from peers' }
     const quorum = 2 * Math.floor((n.genesis.validators.length - 1) / 3) + 1
     const reachable = n.links.connectedPeers().length + 1
@@ -86,14 +97,19 @@ export class PeerService implements LedgerService {
   }
 
   async state(instance: string, key: string, withProof: boolean) {
+    this.sound()
     const height = this.head().height
+    if (withProof) {
+      const p = await certifiedProof(this.node.store, this.node.genesis, instance, key, PROOF_WAIT_MS)
+      if (p === null) throw new ApiError(503, 'NOT_CERTIFIED', `the state at height ${height} is not certified by a following block yet; retry shortly`)
+      return p
+    }
     const s = await this.node.store.getState(instance, key)
-    if (!withProof) return s === null ? null : { value: valueJson(s.value), version: s.version, height }
-    const p = await this.node.store.getProof(instance, key)
-    return { value: valueJson(p.value), version: s?.version ?? null, height: p.height, stateRoot: toHex(p.stateRoot), proof: p.proof }
+    return s === null ? null : { value: valueJson(s.value), version: s.version, height }
   }
 
   async history(instance: string, key: string, limit: number, afterHeight: number | undefined) {
+    this.sound()
     const versions = await this.node.store.history(instance, key, { limit, afterHeight })
     return {
       instance,
@@ -116,6 +132,7 @@ export class PeerService implements LedgerService {
   }
 
   async query(instance: string, method: string, args: Record<string, unknown>) {
+    this.sound()
     const height = this.head().height
     try {
       return { value: await query(instance, method, args, stateReaderOf(this.node.store)), height }
