@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { waitFor, type Status } from '../cluster.js'
+import type { TestnetDriver } from './driver.js'
+import type { History } from './workload.js'
+
+/**
+ * The end-of-scenario checker: the honest peers agree on every block and the state root, every
+ * acknowledged transaction is in the ledger exactly once at the place the client was told (and no
+ * transaction twice), and every block carries a commit certificate from a quorum.
+ */
+interface BlockView {
+  header: { hash: string; height: number }
+  txs: Array<{ id: string }>
+  certificate: { sigs: Array<{ replica: number }> } | null
+}
+
+export interface LedgerReport {
+  height: number
+  blocks: number
+  txs: number
+  acknowledged: number
+  lost: number
+}
+
+const quorum = (n: number) => 2 * Math.floor((n - 1) / 3) + 1
+
+/** Waits until `peers` report the same height, last block and state root twice in a row. */
+export async function waitConverged(t: TestnetDriver, peers: number[], timeoutMs = 60_000): Promise<Status[]> {
+  let last: Status[] = []
+  let prevKey = ''
+  await waitFor(
+    async () => {
+      const st = await Promise.all(peers.map((i) => t.status(i)))
+      if (st.some((s) => s === null)) return false
+      last = st as Status[]
+      const key = JSON.stringify(last.map((s) => [s.height, s.lastBlockHash, s.stateRoot]))
+      const same = new Set(last.map((s) => `${s.height}/${s.lastBlockHash}/${s.stateRoot}`)).size === 1
+      const stable = same && key === prevKey
+      prevKey = key
+      return stable
+    },
+    timeoutMs,
+    () => `peers ${peers.map((i) => `vp${i}`).join(',')} did not converge: ${JSON.stringify(last.map((s) => ({ vp: s.node.index, height: s.height, last: s.lastBlockHash.slice(0, 12), view: s.view, syncing: s.syncing })))}`,
+    500,
+  )
+  return last
+}
+
+async function blocksOf(t: TestnetDriver, i: number, height: number): Promise<BlockView[]> {
+  const out: BlockView[] = []
+  for (let from = 0; from <= height; from += 100) {
+    const page = await t.api(i, 30_000).get<{ blocks: BlockView[] }>(`/v1/blocks?from=${from}&limit=100`)
+    out.push(...page.blocks)
+  }
+  return out.slice(0, height + 1)
+}
+
+export async function checkLedger(t: TestnetDriver, history: History, peers: number[]): Promise<LedgerReport> {
+  const st = await waitConverged(t, peers)
+  const height = st[0]!.height
+  const chains = await Promise.all(peers.map((i) => blocksOf(t, i, height)))
+  for (let h = 0; h <= height; h++) {
+    const hashes = new Set(chains.map((c) => c[h]?.header.hash))
+    assert.equal(hashes.size, 1, `fork at height ${h}: ${peers.map((i, k) => `vp${i} ${chains[k]![h]?.header.hash}`).join(', ')}`)
+  }
+  const chain = chains[0]!
+  for (const b of chain.slice(1)) {
+    const signers = new Set(b.certificate?.sigs.map((s) => s.replica) ?? [])
+    assert.ok(signers.size >= quorum(t.size), `block ${b.header.height} committed without a quorum certificate (signers: ${[...signers].join(',')})`)
+  }
+
+  const where = new Map<string, Array<{ height: number; index: number }>>()
+  for (const b of chain) b.txs.forEach((tx, index) => where.set(tx.id, [...(where.get(tx.id) ?? []), { height: b.header.height, index }]))
+  const twice = [...where].filter(([, at]) => at.length > 1)
+  assert.deepEqual(twice, [], 'transactions committed more than once')
+
+  const acked = history.acknowledged()
+  const lost = acked.filter((o) => !where.has(o.txId))
+  assert.deepEqual(
+    lost.map((o) => o.txId),
+    [],
+    `${lost.length} acknowledged transactions are not in the ledger (height ${height})`,
+  )
+  for (const o of acked) assert.deepEqual(where.get(o.txId), [{ height: o.height, index: o.index }], `tx ${o.txId} acknowledged at ${o.height}/${o.index} but stored elsewhere`)
+  // Every peer answers GET /v1/tx/:id with the same place (bounded parallelism).
+  for (let k = 0; k < acked.length; k += 50) {
+    await Promise.all(
+      acked.slice(k, k + 50).flatMap((o) =>
+        peers.map(async (i) => {
+          const r = await t.api(i).get<{ height: number; index: number }>(`/v1/tx/${o.txId}`)
+          assert.deepEqual({ height: r.height, index: r.index }, { height: o.height, index: o.index }, `vp${i} places tx ${o.txId} elsewhere`)
+        }),
+      ),
+    )
+  }
+  return { height, blocks: chain.length, txs: where.size, acknowledged: acked.length, lost: lost.length }
+}
+
+/**
+ * While no quorum exists nothing may commit: records the peers' heights now and, at check(),
+ * asserts that none moved. Start it a moment after the fault so messages already in flight land.
+ */
+export async function noQuorumWindow(t: TestnetDriver, peers: number[]): Promise<{ check: () => Promise<void> }> {
+  const heights = async () => Promise.all(peers.map(async (i) => (await t.status(i))?.height ?? null))
+  const before = await heights()
+  return {
+    check: async () => {
+      const now = await heights()
+      assert.deepEqual(now, before, `committed without a quorum: heights of ${peers.map((i) => `vp${i}`).join(',')} went from ${before} to ${now}`)
+    },
+  }
+}
