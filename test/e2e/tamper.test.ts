@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Cluster, waitFor } from '../src/cluster.js'
-import { sameChain } from '../src/checks.js'
 import { clients, diaryEntry } from '../src/load.js'
 import { alterStateValue, vigil } from '../src/tamper.js'
 
@@ -82,14 +81,13 @@ describe('tamper evidence and self-repair', { timeout: 600_000 }, () => {
     const top = Math.max(...more.map((r) => r.height))
     await cl.waitHeight(top + 1, [0, 1, 2, 3])
     await waitFor(async () => new Set((await Promise.all([0, 1, 2, 3].map((i) => cl.status(i)))).map((s) => `${s?.height}/${s?.stateRoot}`)).size === 1, 20_000, () => 'peers did not settle on one head')
-    await sameChain(cl, [0, 1, 2, 3], top)
     const entry3 = await Promise.all([0, 2].map((i) => cl.api(i).get<{ value: { payload: { data: { sleepQuality: number } } } }>('/v1/state/sleep/entry%2FP-17%2F000000003')))
     assert.deepEqual(entry3[1], entry3[0])
     assert.equal(entry3[1]!.value.payload.data.sleepQuality, diaryEntry(2).sleepQuality)
     const answers = await Promise.all([0, 2].map((i) => cl.api(i).post('/v1/query/sleep/entries', { patientId: 'P-17' })))
     assert.deepEqual(answers[1], answers[0])
 
-    // Online audits and the cross-peer comparison agree; VP2's stopped store now verifies.
+    // Same block hashes at every height (verify --nodes), a clean online audit, and VP2's stopped store verifies.
     const online = await vigil(['verify', '--node', api(2), '--genesis', genesis])
     assert.equal(online.code, 0, online.stdout + online.stderr)
     const compare = await vigil(['verify', '--nodes', [0, 1, 2, 3].map(api).join(',')])

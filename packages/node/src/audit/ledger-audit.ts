@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import {
   encodeBlock, encodeCertificate, equalBytes, quorumSize, toHex, validatorsHash, verifyCommitCertificate,
   type BlockHeader, type CommitCertificate, type Genesis,
@@ -122,17 +123,64 @@ export async function replayLedger(g: Genesis, source: BlockSource, to: number, 
   }
 }
 
-/** Offline audit of an open store (a stopped peer's data directory). */
+/** Blocks in flight to the replay worker: bounds memory on long chains. */
+const WORKER_WINDOW = 32
+
+/** replayLedger on a worker thread, fed the store's blocks from this thread. */
+async function replayInWorker(g: Genesis, store: LedgerStore, to: number, onProgress?: Progress): Promise<Awaited<ReturnType<typeof replayLedger>>> {
+  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: { genesis: g, to } })
+  let acked = 0
+  let release: (() => void) | null = null
+  let finished = false
+  const done = new Promise<Awaited<ReturnType<typeof replayLedger>>>((resolve, reject) => {
+    worker.on('message', (m: { ack: number; txs: number } | { done: Awaited<ReturnType<typeof replayLedger>> }) => {
+      if ('ack' in m) {
+        acked = m.ack
+        onProgress?.(m.ack, to, m.txs)
+      } else {
+        finished = true
+        resolve(m.done)
+      }
+      release?.()
+    })
+    worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`audit worker exited with code ${code}`)))
+  })
+  let sent = 0
+  let missing: Problem | null = null
+  try {
+    for await (const raw of storeSource(store).range(0, to)) {
+      while (sent - acked > WORKER_WINDOW && !finished) await new Promise<void>((r) => (release = r))
+      if (finished) break
+      worker.postMessage(raw)
+      sent++
+    }
+  } catch (err) {
+    if (!(err instanceof AuditFailure)) throw err
+    missing = err.problem
+  }
+  worker.postMessage({ end: true })
+  try {
+    const r = await done
+    return missing !== null && r.problem === null ? { ...r, problem: missing } : r
+  } finally {
+    await worker.terminate()
+  }
+}
+
+/**
+ * Offline audit of an open store (a stopped peer's data directory). Re-execution runs on a
+ * worker thread while this one runs verifyStore, so the two use both cores.
+ */
 export async function auditStore(store: LedgerStore, g: Genesis, onProgress?: Progress): Promise<AuditReport> {
   const head = store.head()
   if (head === null) return { ok: false, height: -1, blocks: 0, txs: 0, stateRoot: null, problems: [{ key: 'head', reason: 'the store holds no chain' }] }
   const problems: Problem[] = []
-  const damage = store.damage()
-  const replay = await replayLedger(g, storeSource(store), head.height, onProgress)
+  const [replay, report] = await Promise.all([replayInWorker(g, store, head.height, onProgress), store.verifyStore({ checkCertificate: certificateChecker(g) })])
   if (replay.problem !== null) problems.push(replay.problem)
   else if (!equalBytes(replay.stateRoot, head.stateRoot)) problems.push({ height: head.height, key: 'head', reason: `head state root ${toHex(head.stateRoot)}, re-execution gives ${toHex(replay.stateRoot)}` })
-  const report = await store.verifyStore({ checkCertificate: certificateChecker(g) })
   if (!report.ok) problems.push({ height: report.height, key: report.key, reason: report.reason })
+  const damage = store.damage()
   if (damage !== null && problems.length === 0) problems.push({ key: 'world state', reason: damage })
   problems.sort((a, b) => (a.height ?? Infinity) - (b.height ?? Infinity))
   return { ok: problems.length === 0, height: head.height, blocks: head.height + 1, txs: replay.txs, stateRoot: toHex(head.stateRoot), problems }

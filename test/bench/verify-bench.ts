@@ -1,0 +1,53 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { diaryTxs, localChain, peerHome } from '../src/tamper-chain.js'
+import { vigil } from '../src/tamper.js'
+
+/**
+ * Issue 6 bench: how fast `vigil verify --home` audits a 100,000-transaction chain (sleep-diary
+ * entries in blocks of 500, certified by 3 of 4 validators). The chain is built locally with
+ * the node's executor, then the real command runs as its own process. Prints the rates and
+ * writes bench-results/verify.json. VERIFY_BENCH_TXS overrides the size.
+ */
+const TXS = Number(process.env.VERIFY_BENCH_TXS ?? 100_000)
+const PER_BLOCK = 500
+const GOAL_TX_PER_SEC = 20_000
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-verify-bench-'))
+try {
+  const t0 = performance.now()
+  const chain = await localChain(join(dir, 'data'), { patients: 200 })
+  for (let sent = 0; sent < TXS; sent += PER_BLOCK) await chain.commit(diaryTxs(chain, Math.min(PER_BLOCK, TXS - sent), sent))
+  await chain.commit([])
+  const head = chain.store.head()!.height
+  await chain.store.close()
+  const built = (performance.now() - t0) / 1000
+  console.log(`built ${head + 1} blocks with ${TXS} entries (+ deploy and ${chain.patientKeys.length} registrations) in ${built.toFixed(1)} s`)
+
+  peerHome(join(dir, 'home'), chain, join(dir, 'data'))
+  const run = await vigil(['verify', '--home', join(dir, 'home'), '--json'], 900_000)
+  if (run.code !== 0) throw new Error(`vigil verify exited ${run.code}:\n${run.stdout}\n${run.stderr}`)
+  const r = JSON.parse(run.stdout) as { blocks: number; txs: number; seconds: number; blocksPerSec: number; txPerSec: number }
+  const result = {
+    bench: 'vigil verify --home',
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    blocks: r.blocks,
+    transactions: r.txs,
+    txPerBlock: PER_BLOCK,
+    seconds: r.seconds,
+    blocksPerSec: r.blocksPerSec,
+    txPerSec: r.txPerSec,
+    goalTxPerSec: GOAL_TX_PER_SEC,
+    meetsGoal: r.txPerSec >= GOAL_TX_PER_SEC,
+  }
+  console.log(`vigil verify --home: ${r.blocks} blocks, ${r.txs} transactions in ${r.seconds} s = ${r.blocksPerSec} blocks/s, ${r.txPerSec} tx/s (goal ${GOAL_TX_PER_SEC} tx/s: ${result.meetsGoal ? 'met' : 'NOT met'})`)
+  const out = new URL('../../../bench-results/', import.meta.url)
+  mkdirSync(out, { recursive: true })
+  writeFileSync(new URL('verify.json', out), JSON.stringify(result, null, 2) + '\n')
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
