@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { Signer, commitSignBytes, fromHex, generateKeyPair, toHex, validatorsHash, type KeyPair } from '@vigil/common'
-import { buildBundle, bundleText, certifiedProof, verifyBundle, verifyBundleText, type ProofBundle } from '@vigil/node'
+import { buildBundle, bundleText, certifiedProof, describeFacts, verifyBundle, verifyBundleText, type ProofBundle } from '@vigil/node'
 import { diaryTxs, localChain, type LocalChain } from '../src/tamper-chain.js'
 
 /** Issue 6: a proof bundle verifies offline, and every altered bundle is rejected. */
@@ -53,6 +53,14 @@ describe('proof bundles', () => {
     assert.equal(facts.signers.length, 3)
     assert.equal(bundleText(JSON.parse(text)), text)
     assert.throws(() => verifyBundle(bundle, other.genesis), /chainId/)
+  })
+
+  it('proves absence too', async () => {
+    const absent = await prove(chain, 'entry/P-1/000000999')
+    const facts = verifyBundle(absent, chain.genesis)
+    assert.equal(facts.written, null)
+    assert.match(describeFacts(facts), /^sleep\/entry\/P-1\/000000999 is absent from the state of block \d+/)
+    rejected({ ...clone(absent), value: bundle.value, valueCbor: bundle.valueCbor }, /bundle\.proof: does not link/)
   })
 
   it('rejects any change to any leaf field', () => {
