@@ -76,13 +76,22 @@ start_peer() {
   echo $! >"$(pid_file "$i")"
 }
 
-stop_peer() {
-  local i="$1" sig="$2" pid
-  pid="$(peer_pid "$i")" || { log "vp$i is not running"; return 0; }
-  kill "-$sig" "$pid"
-  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && { log "vp$i ignored SIG$sig for 15s: SIGKILL"; kill -9 "$pid"; }
-  rm -f "$(pid_file "$i")"
+# Signals peers, then waits for all of them together (at most 15 s, then SIGKILL).
+stop_peers() {
+  local sig="$1" i pid; shift
+  local -a pids=()
+  for i in "$@"; do
+    if pid="$(peer_pid "$i")"; then kill "-$sig" "$pid"; pids+=("$pid"); else log "vp$i is not running"; fi
+    rm -f "$(pid_file "$i")"
+  done
+  for _ in $(seq 1 150); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && { log "pid $pid ignored SIG$sig for 15s: SIGKILL"; kill -9 "$pid"; }; done
+  return 0
 }
 
 cmd_up() {
@@ -104,7 +113,7 @@ cmd_up() {
 
 cmd_down() {
   require_root
-  for ((i = 0; i < NODES; i++)); do stop_peer "$i" TERM; done
+  stop_peers TERM $(seq 0 $((NODES - 1)))
   net_down
   rm -f "$STATE_DIR/partition"
   [ "${1:-}" = --purge ] && rm -rf "$DIR"
@@ -123,7 +132,7 @@ case "$cmd" in
   down) cmd_down "$@" ;;
   partition) require_root; cmd_partition "$@" ;;
   heal) require_root; cmd_heal ;;
-  stop) require_root; stop_peer "$(peer_index "${1:-}")" "$([ "${2:-}" = --kill ] && echo KILL || echo TERM)" ;;
+  stop) require_root; stop_peers "$([ "${2:-}" = --kill ] && echo KILL || echo TERM)" "$(peer_index "${1:-}")" ;;
   start) require_root; i="$(peer_index "${1:-}")"; start_peer "$i"; wait_http "$(api_url "$i")/healthz" 30 ;;
   status) cmd_status ;;
   urls) all_urls ;;
