@@ -5,21 +5,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Cluster, waitFor } from '../src/cluster.js'
 import { clients, kvLoad } from '../src/load.js'
-
-/** Compares block hashes at every height up to `height` between peers. */
-async function sameChain(c: Cluster, peers: number[], height: number): Promise<void> {
-  for (let from = 0; from <= height; from += 100) {
-    const pages = await Promise.all(peers.map((i) => c.api(i).get<{ blocks: Array<{ header: { hash: string } }> }>(`/v1/blocks?from=${from}&limit=100`)))
-    for (let k = 0; k < Math.min(100, height - from + 1); k++) {
-      assert.equal(new Set(pages.map((p) => p.blocks[k]?.header.hash)).size, 1, `peers ${peers} disagree on block ${from + k}`)
-    }
-  }
-}
-
-async function certSigners(c: Cluster, via: number, height: number): Promise<number[]> {
-  const b = await c.api(via).get<{ certificate: { sigs: Array<{ replica: number }> } }>(`/v1/blocks/${height}`)
-  return b.certificate.sigs.map((s) => s.replica)
-}
+import { certSigners, sameChain } from '../src/checks.js'
 
 /** Issue 5: a peer that was down heals itself from its peers and rejoins PBFT. */
 describe('catch-up after restart', { timeout: 600_000 }, () => {

@@ -131,7 +131,15 @@ export class Cluster {
         return ok.every(Boolean)
       },
       timeoutMs,
-      () => `peers ${which.map((i) => `vp${i}`).join(',')} not ready`,
+      async () => {
+        const why = await Promise.all(
+          which.map(async (i) => {
+            const r = await fetch(`${this.manifest.nodes[i]!.api}/readyz`).then((x) => x.json() as Promise<{ reason?: string }>, (e: Error) => ({ reason: e.message }))
+            return `vp${i}: ${r.reason}\n${this.logTail(i, 12)}`
+          }),
+        )
+        return `not ready:\n${why.join('\n')}`
+      },
     )
   }
 

@@ -4,7 +4,7 @@ import {
   Signer, ValidationError, decodeTx, equalBytes, faultTolerance, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
-import { Replica, decodeMessage, type Delivery, type Request, type StateTransferRequest } from '@vigil/consensus'
+import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
 import type { FastifyInstance } from 'fastify'
 import { startApi } from './api/server.js'
@@ -18,6 +18,7 @@ import { genesisBlock } from './ledger/genesis-block.js'
 import type { Logger } from './log.js'
 import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip } from './mempool/gossip.js'
 import { Mempool } from './mempool/mempool.js'
+import { RecentIds } from './mempool/recent.js'
 import { Metrics } from './metrics.js'
 import type { Channel } from './p2p/channel.js'
 import { PeerLinks } from './p2p/links.js'
@@ -30,6 +31,9 @@ export const MEMPOOL_PROTOCOL = '/vigil/mempool/1'
 /** A PRE-PREPARE carries a whole batch; NEW-VIEW may carry several. */
 const MAX_PBFT_FRAME_BYTES = 48 * 1024 * 1024
 const LAG_PROBE_MS = 1000
+/** Committed ids remembered in memory for duplicate checks (about 20 MB). */
+const RECENT_IDS_MAX = 200_000
+const CHECKED_IDS_MAX = 50_000
 /** Behind by this many blocks on two probes in a row triggers a sync. */
 const LAG_BLOCKS = 2
 
@@ -48,6 +52,9 @@ export class VigilNode {
   readonly metrics = new Metrics()
   readonly mempool: Mempool
   readonly waiters = new CommitWaiters<CommittedTxView>()
+  readonly #recent = new RecentIds(RECENT_IDS_MAX)
+  /** Transactions in PRE-PREPAREs whose signatures this peer checked, so execution need not check again. */
+  readonly #checked = new RecentIds(CHECKED_IDS_MAX)
   store!: LedgerStore
   links!: PeerLinks
   driver!: ConsensusDriver
@@ -130,7 +137,9 @@ export class VigilNode {
         this.log.debug({ from, err: (err as Error).message }, 'malformed consensus message dropped')
       }
     })
-    mempoolCh.onFrame((from, frame) => this.#onGossip(from, frame))
+    mempoolCh.onFrame((from, frame) => {
+      this.#onGossip(from, frame).catch((err: unknown) => this.log.error({ err }, 'mempool frame handling failed'))
+    })
     await this.links.start()
 
     this.api = await startApi(new PeerService(this), {
@@ -168,7 +177,7 @@ export class VigilNode {
           this.repairing = null
         }
         this.#catchingUp = null
-        if (this.halted === null) this.driver.resume(head.height, head.hash)
+        if (this.halted === null) this.driver.resume(head.height, head.hash, this.#pendingRequests())
       }
     })()
     return this.#catchingUp
@@ -240,12 +249,16 @@ export class VigilNode {
     return r
   }
 
+  *#pendingRequests(): Generator<Input> {
+    for (const e of this.mempool.entries()) yield { type: 'request', request: { id: e.tx.id, payload: e.tx.bytes } }
+  }
+
   #admitted(tx: Tx): void {
     this.metrics.mempoolSize.set(this.mempool.size)
     this.driver.push({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
   }
 
-  #onGossip(from: number, frame: Uint8Array): void {
+  async #onGossip(from: number, frame: Uint8Array): Promise<void> {
     let list: Uint8Array[]
     try {
       list = decodeGossip(frame)
@@ -254,27 +267,38 @@ export class VigilNode {
       this.log.debug({ from, err: (err as Error).message }, 'malformed mempool frame dropped')
       return
     }
+    const fresh: Tx[] = []
     for (const bytes of list) {
       try {
         const tx = decodeTx(bytes)
-        if (this.mempool.has(toHex(tx.id))) continue
+        const id = toHex(tx.id)
+        if (this.mempool.has(id) || this.#recent.has(id)) continue
         verifyTx(tx, this.genesis.chainId)
-        if (this.mempool.admit(tx, performance.now()) === 'added') this.#admitted(tx)
+        fresh.push(tx)
       } catch (err) {
         this.metrics.dropped.inc({ reason: 'invalidTx' })
         this.metrics.faults.inc({ replica: String(from) })
         this.log.debug({ from, err: (err as Error).message }, 'invalid forwarded transaction dropped')
       }
     }
+    if (fresh.length === 0) return
+    // A peer with a stale mempool may forward transactions committed long ago.
+    const done = await this.store.txLocations(fresh.map((t) => t.id))
+    fresh.forEach((tx, i) => {
+      if (done[i] === null && this.mempool.admit(tx, performance.now()) === 'added') this.#admitted(tx)
+    })
   }
 
   /** A request inside a PRE-PREPARE: a well-formed transaction for this chain with a valid signature. */
   #validRequest(r: Request): boolean {
-    if (this.mempool.has(toHex(r.id))) return true
+    const id = toHex(r.id)
+    if (this.#recent.has(id)) return false
+    if (this.mempool.has(id)) return true
     try {
       const tx = decodeTx(r.payload)
       if (!equalBytes(tx.id, r.id)) return false
       verifyTx(tx, this.genesis.chainId)
+      this.#checked.add(id)
       return true
     } catch {
       return false
@@ -286,6 +310,10 @@ export class VigilNode {
     const { block, hash } = await this.executor.commit(
       { seq: d.seq, view: d.view, time: d.batch.time, parent: d.batch.parent, payloads: [], digest: d.digest, cert: d.cert },
       txs,
+      (tx) => {
+        const id = toHex(tx.id)
+        return this.mempool.has(id) || this.#checked.has(id)
+      },
     )
     this.#committed(block)
     return hash
@@ -297,6 +325,7 @@ export class VigilNode {
     this.metrics.height.set(h)
     this.metrics.batchSize.observe(block.txs.length)
     const ids = block.txs.map((t) => toHex(t.id))
+    for (const id of ids) this.#recent.add(id)
     for (const e of this.mempool.remove(ids)) this.metrics.commitLatency.observe((now - e.seenAt) / 1000)
     this.metrics.mempoolSize.set(this.mempool.size)
     block.txs.forEach((tx, i) => {

@@ -100,5 +100,8 @@ export async function rebuildStore(damaged: LedgerStore, dataDir: string, g: Gen
   return { store: await LedgerStore.open(dataDir), height, aside }
 }
 
-export const describeProblem = (p: Problem): string =>
-  [p.height === undefined ? null : `block ${p.height}`, p.key === undefined ? null : `key ${p.key}`, p.reason].filter((s) => s !== null).join(': ')
+/** "block 12: key sleep/entry/P-1/000000003: reason", without repeating a block the reason already names. */
+export function describeProblem(p: Problem): string {
+  const block = p.height === undefined || p.reason.startsWith(`block ${p.height}:`) ? null : `block ${p.height}`
+  return [block, p.key === undefined ? null : `key ${p.key}`, p.reason].filter((s) => s !== null).join(': ')
+}

@@ -63,9 +63,10 @@ export class ConsensusDriver {
   /** Queues an input; the queue is bounded by what feeds it (channel queues, mempool, ticks). */
   push(input: Input): void {
     if (this.#stopped) return
-    // While block sync owns the store, consensus traffic is useless (it is about heights we
-    // do not have yet) and would only pile up; client requests are kept.
-    if (this.#paused && input.type !== 'request') return
+    // While block sync owns the store, consensus traffic is about heights we do not have yet,
+    // and requests may be committed by the blocks being synced: the node re-feeds its pruned
+    // mempool on resume instead.
+    if (this.#paused) return
     if (input.type === 'tick') {
       // Ticks carry the current time; one pending tick is enough.
       if (this.#tickQueued) return
@@ -81,10 +82,12 @@ export class ConsensusDriver {
     await this.#idle
   }
 
-  /** Steps again, first telling the core how far the ledger now reaches. */
-  resume(seq: number, blockHash: Uint8Array): void {
+  /** Steps again: first tells the core how far the ledger now reaches, then hands it the still-pending requests. */
+  resume(seq: number, blockHash: Uint8Array, pending: Iterable<Input>): void {
     this.#paused = false
-    this.#queue.unshift({ type: 'stateTransferred', seq, blockHash })
+    this.#queue.length = 0
+    this.#tickQueued = false
+    this.#queue.push({ type: 'stateTransferred', seq, blockHash }, ...pending)
     if (!this.#running) this.#idle = this.#pump()
   }
 

@@ -1,3 +1,4 @@
+import type { Tx } from '@vigil/common'
 /**
  * What execution needs from the node: committed world state to read, and the block being
  * executed. The node adapts the LevelDB store to StateReader; tests use a Map.
@@ -23,4 +24,11 @@ export interface BlockContext {
   chainId: string
   /** Genesis admins: the keys allowed to deploy instances. */
   admins: readonly Uint8Array[]
+  /**
+   * True for a transaction whose signature this peer already checked for this chain (mempool
+   * admission or PRE-PREPARE validation), so it is not verified a second time. Skipping is
+   * deterministic: no honest replica prepares a batch holding a bad signature, so a certified
+   * batch never holds one; re-execution of synced blocks passes nothing and checks them all.
+   */
+  verified?: (tx: Tx) => boolean
 }

@@ -3,7 +3,7 @@ import {
   type Block, type CommitCertificate, type Genesis, type Tx, type TxResult,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
-import { executeBlock, type StateReader } from '../execution/index.js'
+import { ResultCode, executeBlock, type BlockContext, type StateReader } from '../execution/index.js'
 
 /** A batch ordered by consensus, as the executor needs it. */
 export interface OrderedBatch {
@@ -50,8 +50,8 @@ export class BlockExecutor {
     this.#state = stateReaderOf(store)
   }
 
-  /** Executes a batch and builds its block without writing it. */
-  async build(b: OrderedBatch, txs?: Tx[]): Promise<Block> {
+  /** Executes a batch and builds its block without writing it; `verified` names transactions whose signatures were checked already. */
+  async build(b: OrderedBatch, txs?: Tx[], verified?: (tx: Tx) => boolean): Promise<Block> {
     const head = this.store.head()
     if (head === null) throw new ValidationError('store has no genesis block')
     if (b.seq !== head.height + 1) throw new ValidationError(`batch ${b.seq} does not follow head ${head.height}`)
@@ -60,7 +60,7 @@ export class BlockExecutor {
     }
     const list = txs ?? b.payloads.map(decodeTx)
     const time = b.parent === null ? head.time : b.time
-    const results: TxResult[] = await executeBlock(list, { height: b.seq, time, chainId: this.genesis.chainId, admins: this.genesis.admins }, this.#state)
+    const results = await this.#execute(list, { height: b.seq, time, chainId: this.genesis.chainId, admins: this.genesis.admins, verified })
     const stateRoot = await this.store.previewStateRoot(results)
     return {
       header: {
@@ -81,9 +81,24 @@ export class BlockExecutor {
     }
   }
 
+  /**
+   * A transaction already on the ledger is not run again: it stays in the block (the batch is
+   * certified as ordered) with a deterministic CONFLICT result, the same on every peer since
+   * every honest peer has the same ledger.
+   */
+  async #execute(list: Tx[], ctx: BlockContext): Promise<TxResult[]> {
+    const prior = await this.store.txLocations(list.map((t) => t.id))
+    if (prior.every((p) => p === null)) return executeBlock(list, ctx, this.#state)
+    const fresh = await executeBlock(list.filter((_, i) => prior[i] === null), ctx, this.#state)
+    let next = 0
+    return prior.map((p) =>
+      p === null ? fresh[next++]! : { code: ResultCode.CONFLICT, error: `duplicate transaction: committed in block ${p.height} at position ${p.index}`, ret: null, writes: [] },
+    )
+  }
+
   /** Executes and commits; returns the block and its header hash (the next batch's parent). */
-  async commit(b: OrderedBatch, txs?: Tx[]): Promise<{ block: Block; hash: Uint8Array }> {
-    const block = await this.build(b, txs)
+  async commit(b: OrderedBatch, txs?: Tx[], verified?: (tx: Tx) => boolean): Promise<{ block: Block; hash: Uint8Array }> {
+    const block = await this.build(b, txs, verified)
     await this.store.commitBlock(block, b.cert)
     return { block, hash: headerHash(block.header) }
   }

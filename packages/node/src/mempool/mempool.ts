@@ -41,6 +41,11 @@ export class Mempool {
     return 'added'
   }
 
+  /** Oldest first. */
+  entries(): IterableIterator<PoolEntry> {
+    return this.#entries.values()
+  }
+
   /** Removes committed transactions; returns the entries that were here. */
   remove(ids: readonly string[]): PoolEntry[] {
     const out: PoolEntry[] = []
