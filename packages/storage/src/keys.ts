@@ -5,15 +5,18 @@ import { HASH_BYTES, utf8 } from '@vigil/common'
  * big-endian so LevelDB's byte order is height order and a range scan walks the chain.
  *
  *   b|height            -> block (encodeBlock)
+ *   h|height            -> its header (encodeHeader; the block's own header slice), so reading a header skips the body
  *   n|headerHash        -> height
  *   c|height            -> commit certificate
  *   t|txId              -> height | index
  *   s|instance 0 key    -> world-state leaf: height | index | value (instance names have no 0 byte)
- *   y|instance 0 u16 len key|height|index -> history: txId | present | value
+ *   y|instance 0 u16 len key|height|index -> history entry, empty: the value and transaction are read from block `height`
  *   H                   -> head: height | hash | stateRoot | time
+ *   V                   -> store format version (u32)
  *   x|key               -> consensus log (opaque)
  */
 export const P_BLOCK = 0x62 // b
+export const P_HEADER = 0x68 // h
 export const P_HASH = 0x6e // n
 export const P_CERT = 0x63 // c
 export const P_TX = 0x74 // t
@@ -21,8 +24,10 @@ export const P_STATE = 0x73 // s
 export const P_HISTORY = 0x79 // y
 export const P_HEAD = 0x48 // H
 export const P_CONSENSUS = 0x78 // x
+export const P_FORMAT = 0x56 // V
 
 export const HEAD_KEY = Uint8Array.of(P_HEAD)
+export const FORMAT_KEY = Uint8Array.of(P_FORMAT)
 
 export function writeU64(buf: Uint8Array, offset: number, v: number): void {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
@@ -49,6 +54,7 @@ function withHeight(prefix: number, height: number): Uint8Array {
 }
 
 export const blockKey = (height: number): Uint8Array => withHeight(P_BLOCK, height)
+export const headerKey = (height: number): Uint8Array => withHeight(P_HEADER, height)
 export const certKey = (height: number): Uint8Array => withHeight(P_CERT, height)
 
 function withBytes(prefix: number, b: Uint8Array): Uint8Array {

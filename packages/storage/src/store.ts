@@ -1,9 +1,9 @@
 import {
   ValidationError,
-  encodeBlock,
   encodeCertificate,
   equalBytes,
   headerHash,
+  sha256,
   toHex,
   type Block,
   type BlockHeader,
@@ -15,9 +15,11 @@ import {
 import { dbGet, dbGetMany, dbScan, dbWrite, openDb, type BatchOp, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
 import {
+  FORMAT_KEY,
   HEAD_KEY,
   P_CONSENSUS,
   blockKey,
+  headerKey,
   certKey,
   consensusKey,
   hashKey,
@@ -35,21 +37,25 @@ import {
 import { stateKeyHash, stateValueHash } from './merkle/hash.js'
 import { StateTree, type Pending } from './merkle/tree.js'
 import type { StateProof } from './proof.js'
+import { blockLayout, decodeBlockEntry } from './layout.js'
 import {
+  HISTORY_ENTRY,
+  checkFormat,
   decodeHead,
-  decodeHistory,
   decodeLeaf,
   decodeStoredBlock,
   decodeStoredCertificate,
+  decodeStoredHeader,
   decodeTxLoc,
+  encodeFormat,
   encodeHead,
-  encodeHistory,
   encodeLeaf,
   encodeTxLoc,
   type Head,
   type Version,
 } from './records.js'
-import { checkBlockSize, checkBody, checkCertificate, checkGenesis, checkLink, checkResults, planWrites, type PlannedWrite } from './validate.js'
+import { loadSnapshot, writeSnapshot } from './snapshot.js'
+import { checkBody, checkCertificate, checkGenesis, checkLink, checkResults, encodeChecked, planWrites, type EncodedBlock, type PlannedWrite } from './validate.js'
 import { verifyLedger, type VerifyOptions, type VerifyReport } from './verify.js'
 
 export const MAX_SCAN_LIMIT = 1000
@@ -65,6 +71,29 @@ interface Prepared {
   pending: Pending
 }
 
+export interface OpenOptions {
+  /**
+   * Keep a state-tree snapshot (see snapshot.ts) once the state has this many keys; default
+   * 10,000. Below it the tree is rebuilt from the state records at open, which also checks every
+   * record against the head's state root and takes well under a second.
+   */
+  snapshotMinKeys?: number
+  /** Write a new snapshot in the background after this many state writes; default 250,000 (500 blocks of 500). */
+  snapshotEveryWrites?: number
+}
+
+/** How open() got the state tree; for logs and benchmarks. */
+export interface TreeLoadReport {
+  source: 'snapshot' | 'state records'
+  ms: number
+  keys: number
+  /** Height of the snapshot used and the blocks replayed on top of it. */
+  snapshotHeight?: number
+  replayedBlocks?: number
+  /** Why a snapshot file present at open was not used. */
+  snapshotRejected?: string
+}
+
 /**
  * The ledger's LevelDB store. Each block goes in with its state writes, indexes, history,
  * certificate and new head in one synced batch, after every check passed; the in-memory head
@@ -72,53 +101,66 @@ interface Prepared {
  */
 export class LedgerStore {
   readonly #db: Db
+  readonly #dir: string
   readonly #tree: StateTree
+  readonly #snapshotMinKeys: number
+  readonly #snapshotEveryWrites: number
+  readonly #treeLoad: TreeLoadReport
   #head: Head | null
   #chainId: string | null
   /** Why the stored state cannot be trusted (found at open); refuses state operations until repaired. */
   #damage: string | null
   #prepared: Prepared | null = null
   #queue: Promise<unknown> = Promise.resolve()
+  #snapshotHeight: number
+  #writesSinceSnapshot = 0
+  #snapshotting: Promise<void> | null = null
 
-  private constructor(db: Db, tree: StateTree, head: Head | null, chainId: string | null, damage: string | null) {
+  private constructor(db: Db, dir: string, opts: OpenOptions, tree: StateTree, treeLoad: TreeLoadReport, head: Head | null, chainId: string | null, damage: string | null) {
     this.#db = db
+    this.#dir = dir
+    this.#snapshotMinKeys = opts.snapshotMinKeys ?? 10_000
+    this.#snapshotEveryWrites = opts.snapshotEveryWrites ?? 250_000
     this.#tree = tree
+    this.#treeLoad = treeLoad
+    this.#snapshotHeight = treeLoad.snapshotHeight ?? -1
     this.#head = head
     this.#chainId = chainId
     this.#damage = damage
   }
 
   /**
-   * Opens (creating if needed) the store in `dir` and rebuilds the state tree from the world
-   * state. A state that does not hash to the head's state root does not stop the open (so
-   * verifyStore can name the culprit), but refuses commits, previews and proofs.
+   * Opens (creating if needed) the store in `dir` and loads the state tree: from a verified
+   * snapshot plus the blocks after it when there is one, else rebuilt from the world-state
+   * records. In the second case a state that does not hash to the head's state root does not
+   * stop the open (so verifyStore can name the culprit), but refuses commits, previews and
+   * proofs. In the first, state records are not read at open; verifyStore checks them.
    */
-  static async open(dir: string): Promise<LedgerStore> {
+  static async open(dir: string, opts: OpenOptions = {}): Promise<LedgerStore> {
     const db = await openDb(dir)
     try {
       const headBytes = await dbGet(db, HEAD_KEY, 'head')
       const head = headBytes === undefined ? null : decodeHead(headBytes)
-      const tree = new StateTree()
+      if (head !== null) checkFormat(await dbGet(db, FORMAT_KEY, 'store format'))
       let damage: string | null = null
       let chainId: string | null = null
       const note = (msg: string): void => {
         damage ??= msg
       }
-      for await (const [k, v] of dbScan(db, { gte: Uint8Array.of(P_STATE), lt: Uint8Array.of(P_STATE + 1) }, 'world state')) {
-        const name = parseStateKey(k)
-        if (name === null) {
-          note(`state record ${toHex(k)}: malformed key`)
-          continue
-        }
+      const started = performance.now()
+      let load: { tree: StateTree; report: Omit<TreeLoadReport, 'ms' | 'keys'> } | null = null
+      let snapshotRejected: string | undefined
+      if (head !== null) {
         try {
-          const { version, value } = decodeLeaf(v, `state ${name.instance}/${name.key}`)
-          const kh = stateKeyHash(name.instance, name.key)
-          tree.addLeaf(kh, stateValueHash(kh, value, version.height, version.index))
+          const snap = await loadSnapshot(db, dir, head)
+          if (snap !== null) load = { tree: snap.tree, report: { source: 'snapshot', snapshotHeight: snap.height, replayedBlocks: snap.replayed } }
         } catch (err) {
-          note((err as Error).message)
+          snapshotRejected = (err as Error).message
         }
       }
-      tree.finishLoad()
+      load ??= { tree: await scanState(db, note), report: { source: 'state records', ...(snapshotRejected === undefined ? {} : { snapshotRejected }) } }
+      const { tree } = load
+      const report: TreeLoadReport = { ...load.report, ms: performance.now() - started, keys: tree.size }
       if (head === null) {
         if (tree.size > 0) note('world state exists but there is no head')
       } else {
@@ -129,17 +171,48 @@ export class LedgerStore {
         if (beyond !== undefined) note(`block ${head.height + 1} exists beyond the head`)
         if (!equalBytes(tree.root(), head.stateRoot)) note(`world state root ${toHex(tree.root())} does not match the head's state root ${toHex(head.stateRoot)}`)
       }
-      return new LedgerStore(db, tree, head, chainId, damage)
+      return new LedgerStore(db, dir, opts, tree, report, head, chainId, damage)
     } catch (err) {
       await db.close()
       throw err
     }
   }
 
+  /** Waits for a background snapshot, writes a final one if the state is big enough and moved, and closes. */
   async close(): Promise<void> {
     await this.#queue.catch(() => undefined)
     this.#discardPrepared()
+    await this.#snapshotting
+    const head = this.#head
+    if (head !== null && this.#wantsSnapshot() && head.height > this.#snapshotHeight) await this.#snapshot(head.height).catch(() => undefined)
     await this.#db.close()
+  }
+
+  /** How open() loaded the state tree. */
+  treeLoad(): TreeLoadReport {
+    return { ...this.#treeLoad }
+  }
+
+  #wantsSnapshot(): boolean {
+    return this.#damage === null && this.#tree.size >= this.#snapshotMinKeys
+  }
+
+  #snapshot(height: number): Promise<void> {
+    this.#writesSinceSnapshot = 0
+    return writeSnapshot(this.#dir, this.#tree, height).then(() => {
+      this.#snapshotHeight = height
+    })
+  }
+
+  /** After a commit: start a background snapshot when enough has been written since the last. A failed one only costs a slower open. */
+  #maybeSnapshot(height: number, writes: number): void {
+    this.#writesSinceSnapshot += writes
+    if (this.#snapshotting !== null || this.#writesSinceSnapshot < this.#snapshotEveryWrites || !this.#wantsSnapshot()) return
+    this.#snapshotting = this.#snapshot(height)
+      .catch(() => undefined)
+      .finally(() => {
+        this.#snapshotting = null
+      })
   }
 
   /** The last committed block; null before genesis. */
@@ -168,7 +241,8 @@ export class LedgerStore {
 
   initGenesis(block: Block): Promise<void> {
     return this.#locked(async () => {
-      checkGenesis(block)
+      const enc = encodeChecked(block)
+      checkGenesis(block, enc)
       const hash = headerHash(block.header)
       if (this.#head !== null) {
         const existing = await this.getHeader(0)
@@ -177,7 +251,9 @@ export class LedgerStore {
       }
       const head: Head = { height: 0, hash, stateRoot: block.header.stateRoot, time: block.header.time }
       await this.#write([
-        { type: 'put', key: blockKey(0), value: encodeBlock(block) },
+        { type: 'put', key: FORMAT_KEY, value: encodeFormat() },
+        { type: 'put', key: blockKey(0), value: enc.bytes },
+        { type: 'put', key: headerKey(0), value: headerBytes(enc) },
         { type: 'put', key: hashKey(hash), value: u64(0) },
         { type: 'put', key: HEAD_KEY, value: encodeHead(head) },
       ])
@@ -220,30 +296,34 @@ export class LedgerStore {
     return { height, plan, pending: this.#tree.prepare(plan) }
   }
 
-  /** Validates the block against the head and itself, then writes it and everything derived from it atomically. */
+  /**
+   * Validates the block against the head and itself, then writes it and everything derived from
+   * it atomically. The block is encoded once: the results root is checked and the header hashed
+   * from slices of that encoding, which is also the stored record.
+   */
   commitBlock(block: Block, cert: CommitCertificate | null): Promise<void> {
     return this.#locked(async () => {
       const head = this.#requireHealthy()
       const { header } = block
       checkLink(header, { height: head.height, hash: head.hash, chainId: this.#chainId! })
-      checkBody(block)
+      const enc = encodeChecked(block)
+      checkBody(block, enc)
       if (cert !== null) checkCertificate(cert, header)
-      const bytes = encodeBlock(block)
-      checkBlockSize(bytes)
       const { plan, pending } = this.#takePrepared(block)
       try {
         if (!equalBytes(pending.root, header.stateRoot)) {
           throw new ValidationError(`block.header.stateRoot: is ${toHex(header.stateRoot)}, but the block's writes give ${toHex(pending.root)}`)
         }
-        const hash = headerHash(header)
+        const hash = sha256(headerBytes(enc))
         const next: Head = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
-        await this.#write(blockOps(block, bytes, hash, plan, cert, next))
+        await this.#write(blockOps(block, enc, hash, plan, cert, next))
         this.#tree.adopt(pending)
         this.#head = next
       } catch (err) {
         this.#tree.discard(pending)
         throw err
       }
+      this.#maybeSnapshot(header.height, plan.length)
     })
   }
 
@@ -261,8 +341,11 @@ export class LedgerStore {
     return bytes === null ? null : decodeStoredBlock(bytes, height)
   }
 
+  /** Reads the header record alone: the history API asks for one header per entry. */
   async getHeader(height: number): Promise<BlockHeader | null> {
-    return (await this.getBlock(height))?.header ?? null
+    if (!isHeight(height)) return null
+    const b = await dbGet(this.#db, headerKey(height), `header ${height}`)
+    return b === undefined ? null : decodeStoredHeader(b, height)
   }
 
   async getBlockByHash(hash: Uint8Array): Promise<Block | null> {
@@ -296,16 +379,30 @@ export class LedgerStore {
     return found.map((b, i) => (b === undefined ? null : decodeTxLoc(b, `tx index ${toHex(ids[i]!)}`)))
   }
 
+  /** Decodes only this transaction's entry of its block. */
   async getTx(id: Uint8Array): Promise<{ height: number; index: number; tx: Tx; result: TxResult } | null> {
     const record = `tx index ${toHex(id)}`
     const b = await dbGet(this.#db, txKey(id), record)
     if (b === undefined) return null
     const loc = decodeTxLoc(b, record)
-    const block = await this.getBlock(loc.height)
-    const tx = block?.txs[loc.index]
-    const result = block?.results[loc.index]
-    if (tx === undefined || result === undefined || !equalBytes(tx.id, id)) throw new CorruptionError(record, `points to height ${loc.height} index ${loc.index}, which does not hold this transaction`)
-    return { height: loc.height, index: loc.index, tx, result }
+    const entry = await this.#blockEntry(loc.height, loc.index)
+    if (entry === null || !equalBytes(entry.tx.id, id)) throw new CorruptionError(record, `points to height ${loc.height} index ${loc.index}, which does not hold this transaction`)
+    return { height: loc.height, index: loc.index, tx: entry.tx, result: entry.result }
+  }
+
+  /** Transaction `index` of block `height` and its result; null if there is no such block or entry. */
+  async #blockEntry(height: number, index: number): Promise<{ tx: Tx; result: TxResult } | null> {
+    const bytes = await this.getBlockBytes(height)
+    if (bytes === null) return null
+    try {
+      const layout = blockLayout(bytes)
+      if (index >= layout.txStart.length) return null
+      const entry = decodeBlockEntry(bytes, layout, index)
+      if (entry.header.height !== height) throw new Error(`record holds height ${entry.header.height}`)
+      return entry
+    } catch (err) {
+      throw new CorruptionError(`block ${height}`, (err as Error).message)
+    }
   }
 
   async getState(instance: string, key: string): Promise<{ value: Uint8Array; version: Version } | null> {
@@ -362,9 +459,14 @@ export class LedgerStore {
     const out: Array<{ height: number; index: number; txId: Uint8Array; value: Uint8Array | null }> = []
     const record = `history ${instance}/${key}`
     for await (const [k, v] of dbScan(this.#db, { gte: from, lt: prefixEnd(prefix), limit }, record)) {
-      if (k.byteLength !== prefix.byteLength + 12) throw new CorruptionError(`${record} ${toHex(k)}`, 'malformed key')
-      const { txId, value } = decodeHistory(v, record)
-      out.push({ height: readU64(k, prefix.byteLength), index: new DataView(k.buffer, k.byteOffset).getUint32(prefix.byteLength + 8), txId, value })
+      if (k.byteLength !== prefix.byteLength + 12 || v.byteLength !== 0) throw new CorruptionError(`${record} ${toHex(k)}`, 'malformed entry')
+      const height = readU64(k, prefix.byteLength)
+      const index = new DataView(k.buffer, k.byteOffset).getUint32(prefix.byteLength + 8)
+      const entry = await this.#blockEntry(height, index)
+      // The transaction's last write of this key is the one the entry records (later writes in a batch win).
+      const write = entry?.result.writes.findLast((w) => w.instance === instance && w.key === key)
+      if (entry === null || write === undefined) throw new CorruptionError(`${record}@${height}/${index}`, 'the block has no such write')
+      out.push({ height, index, txId: entry.tx.id, value: write.value })
     }
     return out
   }
@@ -394,6 +496,27 @@ export class LedgerStore {
   }
 }
 
+/** The tree rebuilt from every world-state record; a record that cannot be read is noted as damage and skipped. */
+async function scanState(db: Db, note: (msg: string) => void): Promise<StateTree> {
+  const tree = new StateTree()
+  for await (const [k, v] of dbScan(db, { gte: Uint8Array.of(P_STATE), lt: Uint8Array.of(P_STATE + 1) }, 'world state')) {
+    const name = parseStateKey(k)
+    if (name === null) {
+      note(`state record ${toHex(k)}: malformed key`)
+      continue
+    }
+    try {
+      const { version, value } = decodeLeaf(v, `state ${name.instance}/${name.key}`)
+      const kh = stateKeyHash(name.instance, name.key)
+      tree.addLeaf(kh, stateValueHash(kh, value, version.height, version.index))
+    } catch (err) {
+      note((err as Error).message)
+    }
+  }
+  tree.finishLoad()
+  return tree
+}
+
 const isHeight = (h: number): boolean => Number.isSafeInteger(h) && h >= 0
 
 const maxBytes = (a: Uint8Array, b: Uint8Array): Uint8Array => (Buffer.compare(a, b) >= 0 ? a : b)
@@ -411,11 +534,14 @@ function samePlan(plan: readonly PlannedWrite[], results: BlockWrites): boolean 
   return i === plan.length
 }
 
+const headerBytes = (enc: EncodedBlock): Uint8Array => enc.bytes.subarray(enc.layout.header[0], enc.layout.header[1])
+
 /** Everything one block puts in the database; LevelDB applies a batch in order, so the last write of a key wins. */
-function blockOps(block: Block, bytes: Uint8Array, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, head: Head): BatchOp[] {
+function blockOps(block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, head: Head): BatchOp[] {
   const height = block.header.height
   const ops: BatchOp[] = [
-    { type: 'put', key: blockKey(height), value: bytes },
+    { type: 'put', key: blockKey(height), value: enc.bytes },
+    { type: 'put', key: headerKey(height), value: headerBytes(enc) },
     { type: 'put', key: hashKey(hash), value: u64(height) },
   ]
   if (cert !== null) ops.push({ type: 'put', key: certKey(height), value: encodeCertificate(cert) })
@@ -423,8 +549,7 @@ function blockOps(block: Block, bytes: Uint8Array, hash: Uint8Array, plan: reado
   for (const w of plan) {
     const sk = stateKey(w.instance, w.key)
     ops.push(w.value === null ? { type: 'del', key: sk } : { type: 'put', key: sk, value: encodeLeaf({ height, index: w.index }, w.value) })
-    const txId = block.txs[w.index]!.id
-    ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: encodeHistory({ txId, value: w.value }) })
+    ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: HISTORY_ENTRY })
   }
   ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(head) })
   return ops

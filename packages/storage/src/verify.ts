@@ -1,11 +1,12 @@
 import { equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
 import { dbCount, dbGet, dbGetMany, dbScan, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
-import { HEAD_KEY, P_BLOCK, P_CERT, P_HASH, P_HISTORY, P_STATE, P_TX, blockKey, certKey, hashKey, historyKey, historyPrefix, parseStateKey, readU64, stateKey, txKey, u64 } from './keys.js'
+import { HEAD_KEY, P_BLOCK, P_CERT, P_HASH, P_HEADER, P_HISTORY, P_STATE, P_TX, blockKey, certKey, hashKey, headerKey, historyKey, historyPrefix, parseStateKey, readU64, stateKey, txKey, u64 } from './keys.js'
 import { stateKeyHash, stateValueHash } from './merkle/hash.js'
 import { StateTree } from './merkle/tree.js'
-import { decodeHead, decodeLeaf, decodeStoredBlock, decodeStoredCertificate, decodeTxLoc, encodeHistory, type Head } from './records.js'
-import { checkBody, checkCertificate, checkGenesis, checkLink, planWrites, type ChainTip } from './validate.js'
+import { blockLayout } from './layout.js'
+import { HISTORY_ENTRY, decodeHead, decodeLeaf, decodeStoredBlock, decodeStoredCertificate, decodeTxLoc, type Head } from './records.js'
+import { checkBody, checkCertificate, checkGenesis, checkLink, planWrites, type ChainTip, type EncodedBlock } from './validate.js'
 
 export interface VerifyOptions {
   onProgress?: (height: number, total: number) => void
@@ -73,11 +74,13 @@ async function run(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
     if (bytes === undefined) bad({ height: h, reason: `block ${h} is missing (head is ${head.height})` })
     const block = await at(h, () => decodeStoredBlock(bytes, h))
     const hash = headerHash(block.header)
+    // decodeBlock accepted the stored bytes, so they are the block's canonical encoding.
+    const enc: EncodedBlock = { bytes, layout: blockLayout(bytes) }
     await at(h, () => {
-      if (tip === null) checkGenesis(block)
+      if (tip === null) checkGenesis(block, enc)
       else {
         checkLink(block.header, tip)
-        checkBody(block)
+        checkBody(block, enc)
       }
       if (h >= from) for (const tx of block.txs) verifyTx(tx, block.header.chainId)
     })
@@ -86,7 +89,7 @@ async function run(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
     tree.adopt(pending)
     if (!equalBytes(pending.root, block.header.stateRoot)) bad({ height: h, reason: `state root ${toHex(block.header.stateRoot)} in the header, ${toHex(pending.root)} recomputed from the write sets` })
     if (h >= from) {
-      await checkIndexes(db, block, hash, opts)
+      await checkIndexes(db, block, enc, hash, opts)
       txEntries += await countOwnTxEntries(db, block, head)
       historyEntries += await checkHistory(db, block, plan)
     }
@@ -103,8 +106,10 @@ async function run(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
   return { ok: true, height: head.height }
 }
 
-async function checkIndexes(db: Db, block: Block, hash: Uint8Array, opts: VerifyOptions): Promise<void> {
+async function checkIndexes(db: Db, block: Block, enc: EncodedBlock, hash: Uint8Array, opts: VerifyOptions): Promise<void> {
   const h = block.header.height
+  const header = await dbGet(db, headerKey(h), `header ${h}`)
+  if (header === undefined || !equalBytes(header, enc.bytes.subarray(enc.layout.header[0], enc.layout.header[1]))) bad({ height: h, key: `header ${h}`, reason: 'header record missing or differs from the block' })
   const byHash = await dbGet(db, hashKey(hash), `hash index ${toHex(hash)}`)
   if (byHash === undefined || !equalBytes(byHash, u64(h))) bad({ height: h, key: `hash ${toHex(hash)}`, reason: 'hash index entry missing or wrong' })
   const certBytes = await dbGet(db, certKey(h), `certificate ${h}`)
@@ -142,13 +147,13 @@ async function countOwnTxEntries(db: Db, block: Block, head: Head): Promise<numb
   return own
 }
 
-/** Every write of the block has its history entry, byte for byte. Returns the number of distinct entries. */
+/** Every write of the block has its (empty) history entry. Returns the number of distinct entries. */
 async function checkHistory(db: Db, block: Block, plan: ReturnType<typeof planWrites>): Promise<number> {
   const h = block.header.height
   const expected = new Map<string, { key: Uint8Array; value: Uint8Array; name: string }>()
   for (const w of plan) {
     const key = historyKey(historyPrefix(w.instance, w.key), h, w.index)
-    expected.set(toHex(key), { key, value: encodeHistory({ txId: block.txs[w.index]!.id, value: w.value }), name: `history ${w.instance}/${w.key}@${h}/${w.index}` })
+    expected.set(toHex(key), { key, value: HISTORY_ENTRY, name: `history ${w.instance}/${w.key}@${h}/${w.index}` })
   }
   const list = [...expected.values()]
   const got = await dbGetMany(db, list.map((e) => e.key), `history of block ${h}`)
@@ -161,12 +166,12 @@ async function checkHistory(db: Db, block: Block, plan: ReturnType<typeof planWr
 
 /** No block, index, certificate or history record beyond what the chain accounts for. */
 async function checkNoExtras(db: Db, head: Head, expected: { txEntries: number; historyEntries: number } | null): Promise<void> {
-  for (const [prefix, what, keyAt] of [[P_BLOCK, 'block', blockKey], [P_CERT, 'certificate', certKey]] as const) {
+  for (const [prefix, what, keyAt] of [[P_BLOCK, 'block', blockKey], [P_HEADER, 'header', headerKey], [P_CERT, 'certificate', certKey]] as const) {
     for await (const [k] of dbScan(db, { gte: keyAt(head.height + 1), lt: Uint8Array.of(prefix + 1) }, `${what}s`)) {
       bad({ height: k.byteLength === 9 ? readU64(k, 1) : undefined, key: `${what} ${toHex(k)}`, reason: `${what} record beyond the head (${head.height})` })
     }
   }
-  const counts: Array<[number, string, number]> = [[P_HASH, 'hash index', head.height + 1]]
+  const counts: Array<[number, string, number]> = [[P_HASH, 'hash index', head.height + 1], [P_HEADER, 'header', head.height + 1]]
   if (expected !== null) counts.push([P_TX, 'tx index', expected.txEntries], [P_HISTORY, 'history', expected.historyEntries])
   for (const [prefix, what, want] of counts) {
     const n = await dbCount(db, prefix, what)

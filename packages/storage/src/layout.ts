@@ -1,0 +1,107 @@
+import { decodeBlock, type Block, type BlockHeader, type Tx, type TxResult } from '@vigil/common'
+
+/**
+ * Where the parts of an encoded block sit, found by walking CBOR item headers without decoding
+ * anything. encodeBlock is canonical CBOR `[header, [txBytes...], [result...]]`, and an array's
+ * encoding is its items' encodings back to back, so the slice of result i is exactly
+ * encodeResult(result i) and the header slice is exactly encodeHeader(header). That lets a
+ * commit encode a block once and hash results from it, and lets a read decode one entry of a
+ * 500-transaction block instead of all of it.
+ */
+export interface BlockLayout {
+  /** [start, end) of the header item. */
+  header: [number, number]
+  /** Start and end of each transaction's byte-string item. */
+  txStart: Uint32Array
+  txEnd: Uint32Array
+  /** Start and end of each result item. */
+  resultStart: Uint32Array
+  resultEnd: Uint32Array
+}
+
+class LayoutError extends Error {}
+
+/** Item header at pos: major type, argument, and where the item's content starts. */
+function head(b: Uint8Array, pos: number): { major: number; arg: number; next: number } {
+  if (pos >= b.length) throw new LayoutError('truncated')
+  const ib = b[pos]!
+  const major = ib >> 5
+  const ai = ib & 31
+  if (ai < 24) return { major, arg: ai, next: pos + 1 }
+  const n = ai === 24 ? 1 : ai === 25 ? 2 : ai === 26 ? 4 : ai === 27 ? 8 : 0
+  if (n === 0 || pos + 1 + n > b.length) throw new LayoutError('bad item header')
+  let arg = 0
+  for (let i = 1; i <= n; i++) arg = arg * 256 + b[pos + i]!
+  return { major, arg, next: pos + 1 + n }
+}
+
+/** End of the (definite-length) item starting at pos. */
+export function itemEnd(b: Uint8Array, pos: number): number {
+  let pending = 1
+  while (pending > 0) {
+    const h = head(b, pos)
+    pending--
+    pos = h.next
+    if (h.major === 2 || h.major === 3) pos += h.arg
+    else if (h.major === 4) pending += h.arg
+    else if (h.major === 5) pending += 2 * h.arg
+    else if (h.major === 6) pending += 1
+    // Majors 0, 1 and 7 (integers, simple values, floats) are all head: head() consumed them.
+    if (pos > b.length) throw new LayoutError('truncated')
+  }
+  return pos
+}
+
+function arrayHead(b: Uint8Array, pos: number, what: string): { count: number; next: number } {
+  const h = head(b, pos)
+  if (h.major !== 4) throw new LayoutError(`${what} is not an array`)
+  return { count: h.arg, next: h.next }
+}
+
+/** Throws a plain Error on bytes that are not shaped like an encoded block. */
+export function blockLayout(b: Uint8Array): BlockLayout {
+  try {
+    const top = arrayHead(b, 0, 'block')
+    if (top.count !== 3) throw new LayoutError('block is not a 3-item array')
+    const headerEnd = itemEnd(b, top.next)
+    const txs = arrayHead(b, headerEnd, 'block.txs')
+    const txStart = new Uint32Array(txs.count)
+    const txEnd = new Uint32Array(txs.count)
+    let pos = txs.next
+    for (let i = 0; i < txs.count; i++) {
+      const h = head(b, pos)
+      if (h.major !== 2) throw new LayoutError(`block.txs[${i}] is not bytes`)
+      txStart[i] = pos
+      pos = txEnd[i] = h.next + h.arg
+    }
+    const results = arrayHead(b, pos, 'block.results')
+    const resultStart = new Uint32Array(results.count)
+    const resultEnd = new Uint32Array(results.count)
+    pos = results.next
+    for (let i = 0; i < results.count; i++) {
+      resultStart[i] = pos
+      pos = resultEnd[i] = itemEnd(b, pos)
+    }
+    if (pos !== b.length) throw new LayoutError('trailing bytes')
+    return { header: [top.next, headerEnd], txStart, txEnd, resultStart, resultEnd }
+  } catch (err) {
+    if (err instanceof LayoutError) throw new Error(`block layout: ${err.message}`)
+    throw err
+  }
+}
+
+const ARRAY_OF_3 = Uint8Array.of(0x83)
+const ARRAY_OF_1 = Uint8Array.of(0x81)
+
+/**
+ * Transaction `index` of an encoded block with its result and the block's header, fully
+ * validated: the three slices are re-assembled into a one-transaction block for common's
+ * decodeBlock, so this accepts exactly what decodeBlock accepts, at the cost of one entry.
+ */
+export function decodeBlockEntry(b: Uint8Array, layout: BlockLayout, index: number): { header: BlockHeader; tx: Tx; result: TxResult } {
+  if (index >= layout.txStart.length || index >= layout.resultStart.length) throw new Error(`block has no transaction ${index}`)
+  const [hs, he] = layout.header
+  const parts = [ARRAY_OF_3, b.subarray(hs, he), ARRAY_OF_1, b.subarray(layout.txStart[index], layout.txEnd[index]), ARRAY_OF_1, b.subarray(layout.resultStart[index], layout.resultEnd[index])]
+  const one: Block = decodeBlock(Buffer.concat(parts))
+  return { header: one.header, tx: one.txs[0]!, result: one.results[0]! }
+}
