@@ -71,8 +71,9 @@ export async function checkLedger(t: TestnetDriver, history: History, peers: num
 
   const where = new Map<string, Array<{ height: number; index: number }>>()
   for (const b of chain) b.txs.forEach((tx, index) => where.set(tx.id, [...(where.get(tx.id) ?? []), { height: b.header.height, index }]))
-  const twice = [...where].filter(([, at]) => at.length > 1)
-  assert.deepEqual(twice, [], 'transactions committed more than once')
+  const sent = new Map(history.ops.map((o) => [o.txId, o]))
+  const twice = [...where].filter(([, at]) => at.length > 1).map(([id, at]) => ({ id, at, client: sent.get(id) }))
+  assert.deepEqual(twice, [], `transactions committed more than once (at: ledger places, client: what its submitter was told)`)
 
   const acked = history.acknowledged()
   const lost = acked.filter((o) => !where.has(o.txId))
