@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { diaryTxs, localChain, peerHome } from '../src/tamper-chain.js'
@@ -35,6 +35,8 @@ try {
     date: new Date().toISOString(),
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
+    // Other work on the machine slows the audit: the 1-minute load average at the end of the run.
+    loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
     blocks: r.blocks,
     transactions: r.txs,
     txPerBlock: PER_BLOCK,
