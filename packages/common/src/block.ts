@@ -22,10 +22,13 @@ export interface BlockHeader {
   resultsRoot: Uint8Array
   /** World-state root after executing this block. */
   stateRoot: Uint8Array
-  view: number
-  /** Digest the PBFT commit certificate signs (genesis: the genesis file's hash). */
+  /**
+   * Digest the PBFT commit certificate signs (genesis: the genesis file's hash). The view and
+   * primary are deliberately not in the header: one batch can be committed in view v on one
+   * replica and, re-proposed by NEW-VIEW, in view v+1 on another; the header must be the same
+   * on both. The certificate stored beside the block says which view certified it.
+   */
   batchDigest: Uint8Array
-  proposer: number
   validatorsHash: Uint8Array
 }
 
@@ -55,7 +58,7 @@ export const MAX_BLOCK_BYTES = 16 * 1024 * 1024
 export const MAX_KEY_LENGTH = 256
 
 function headerFields(h: BlockHeader): unknown[] {
-  return ['vigil/header/1', h.chainId, h.height, h.prevHash, h.time, h.txRoot, h.resultsRoot, h.stateRoot, h.view, h.batchDigest, h.proposer, h.validatorsHash]
+  return ['vigil/header/2', h.chainId, h.height, h.prevHash, h.time, h.txRoot, h.resultsRoot, h.stateRoot, h.batchDigest, h.validatorsHash]
 }
 
 export function encodeHeader(h: BlockHeader): Uint8Array {
@@ -67,8 +70,8 @@ export function headerHash(h: BlockHeader): Uint8Array {
 }
 
 export function decodeHeaderFields(v: unknown, what = 'header'): BlockHeader {
-  const f = expectArray(v, what, 12)
-  if (f[0] !== 'vigil/header/1') throw new DecodeError(`${what}: unknown header version`)
+  const f = expectArray(v, what, 10)
+  if (f[0] !== 'vigil/header/2') throw new DecodeError(`${what}: unknown header version`)
   return {
     chainId: expectString(f[1], `${what}.chainId`, 64),
     height: expectUint(f[2], `${what}.height`),
@@ -77,10 +80,8 @@ export function decodeHeaderFields(v: unknown, what = 'header'): BlockHeader {
     txRoot: expectBytes(f[5], `${what}.txRoot`, HASH_BYTES),
     resultsRoot: expectBytes(f[6], `${what}.resultsRoot`, HASH_BYTES),
     stateRoot: expectBytes(f[7], `${what}.stateRoot`, HASH_BYTES),
-    view: expectUint(f[8], `${what}.view`),
-    batchDigest: expectBytes(f[9], `${what}.batchDigest`, HASH_BYTES),
-    proposer: expectUint(f[10], `${what}.proposer`, 1023),
-    validatorsHash: expectBytes(f[11], `${what}.validatorsHash`, HASH_BYTES),
+    batchDigest: expectBytes(f[8], `${what}.batchDigest`, HASH_BYTES),
+    validatorsHash: expectBytes(f[9], `${what}.validatorsHash`, HASH_BYTES),
   }
 }
 

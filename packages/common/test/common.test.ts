@@ -59,7 +59,7 @@ describe('blocks and certificates', () => {
   const block: Block = {
     header: {
       chainId: 'test', height: 7, prevHash: sha256(Uint8Array.of(1)), time: 1_700_000_000_000, txRoot: txRootOf(txs), resultsRoot: resultsRootOf(results),
-      stateRoot: sha256(Uint8Array.of(2)), view: 1, batchDigest: batchDigest(1_700_000_000_000, sha256(Uint8Array.of(1)), txRootOf(txs)), proposer: 1, validatorsHash: ZERO_HASH,
+      stateRoot: sha256(Uint8Array.of(2)), batchDigest: batchDigest(1_700_000_000_000, sha256(Uint8Array.of(1)), txRootOf(txs)), validatorsHash: ZERO_HASH,
     },
     txs, results,
   }

@@ -80,7 +80,7 @@ async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPe
   const store = await LedgerStore.open(dir)
   const vh = sha256(utf8('bench validators'))
   await store.initGenesis({
-    header: { chainId: CHAIN_ID, height: 0, prevHash: ZERO_HASH, time: 1, txRoot: txRootOf([]), resultsRoot: resultsRootOf([]), stateRoot: emptyStateRoot(), view: 0, batchDigest: ZERO_HASH, proposer: 0, validatorsHash: vh },
+    header: { chainId: CHAIN_ID, height: 0, prevHash: ZERO_HASH, time: 1, txRoot: txRootOf([]), resultsRoot: resultsRootOf([]), stateRoot: emptyStateRoot(), batchDigest: ZERO_HASH, validatorsHash: vh },
     txs: [],
     results: [],
   })
@@ -91,7 +91,7 @@ async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPe
     const head = store.head()!
     const time = head.time + 1
     const block: Block = {
-      header: { chainId: CHAIN_ID, height: head.height + 1, prevHash: head.hash, time, txRoot, resultsRoot, stateRoot: await store.previewStateRoot(results), view: 0, batchDigest: batchDigest(time, head.hash, txRoot), proposer: 0, validatorsHash: vh },
+      header: { chainId: CHAIN_ID, height: head.height + 1, prevHash: head.hash, time, txRoot, resultsRoot, stateRoot: await store.previewStateRoot(results), batchDigest: batchDigest(time, head.hash, txRoot), validatorsHash: vh },
       txs,
       results,
     }

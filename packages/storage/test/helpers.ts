@@ -47,9 +47,7 @@ export function genesisBlock(time = 1_700_000_000_000): Block {
     txRoot: txRootOf([]),
     resultsRoot: resultsRootOf([]),
     stateRoot: emptyStateRoot(),
-    view: 0,
     batchDigest: sha256(utf8('genesis')),
-    proposer: 0,
     validatorsHash: VALIDATORS_HASH,
   }
   return { header, txs: [], results: [] }
@@ -83,9 +81,7 @@ export async function nextBlock(store: LedgerStore, specs: TxSpec[]): Promise<Bl
     txRoot,
     resultsRoot: resultsRootOf(results),
     stateRoot: await store.previewStateRoot(results),
-    view: 0,
     batchDigest: batchDigest(time, head.hash, txRoot),
-    proposer: 0,
     validatorsHash: VALIDATORS_HASH,
   }
   return { header, txs, results }

@@ -15,9 +15,7 @@ export function headerJson(h: BlockHeader, hash: Uint8Array) {
     txRoot: toHex(h.txRoot),
     resultsRoot: toHex(h.resultsRoot),
     stateRoot: toHex(h.stateRoot),
-    view: h.view,
     batchDigest: toHex(h.batchDigest),
-    proposer: h.proposer,
     validatorsHash: toHex(h.validatorsHash),
   }
 }

@@ -41,9 +41,7 @@ function headerOf(h: HeaderJson): BlockHeader {
     txRoot: fromHex(h.txRoot),
     resultsRoot: fromHex(h.resultsRoot),
     stateRoot: fromHex(h.stateRoot),
-    view: h.view,
     batchDigest: fromHex(h.batchDigest),
-    proposer: h.proposer,
     validatorsHash: fromHex(h.validatorsHash),
   }
 }

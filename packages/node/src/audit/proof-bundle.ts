@@ -32,9 +32,7 @@ export interface HeaderJson {
   txRoot: string
   resultsRoot: string
   stateRoot: string
-  view: number
   batchDigest: string
-  proposer: number
   validatorsHash: string
 }
 
@@ -112,7 +110,7 @@ function hex(v: unknown, field: string, bytes?: number): Uint8Array {
   return b
 }
 
-const HEADER_KEYS = ['hash', 'chainId', 'height', 'prevHash', 'time', 'timeMs', 'txRoot', 'resultsRoot', 'stateRoot', 'view', 'batchDigest', 'proposer', 'validatorsHash'] as const
+const HEADER_KEYS = ['hash', 'chainId', 'height', 'prevHash', 'time', 'timeMs', 'txRoot', 'resultsRoot', 'stateRoot', 'batchDigest', 'validatorsHash'] as const
 
 function parseHeader(v: unknown): BlockHeader {
   const o = record(v, 'header', HEADER_KEYS)
@@ -126,9 +124,7 @@ function parseHeader(v: unknown): BlockHeader {
     txRoot: hex(o.txRoot, 'header.txRoot', HASH_BYTES),
     resultsRoot: hex(o.resultsRoot, 'header.resultsRoot', HASH_BYTES),
     stateRoot: hex(o.stateRoot, 'header.stateRoot', HASH_BYTES),
-    view: uint(o.view, 'header.view'),
     batchDigest: hex(o.batchDigest, 'header.batchDigest', HASH_BYTES),
-    proposer: uint(o.proposer, 'header.proposer'),
     validatorsHash: hex(o.validatorsHash, 'header.validatorsHash', HASH_BYTES),
   }
   if (!equalBytes(hex(o.hash, 'header.hash', HASH_BYTES), headerHash(header))) fail('header.hash', 'is not the hash of the header')

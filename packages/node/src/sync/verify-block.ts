@@ -40,7 +40,7 @@ export class BlockVerifier {
     if (!equalBytes(h.txRoot, txRootOf(block.txs))) throw new ValidationError(`${at}: transactions do not match txRoot`)
     if (raw.cert === null) throw new ValidationError(`${at}: no commit certificate`)
     const cert = decodeCertificate(raw.cert)
-    if (cert.seq !== h.height || cert.view !== h.view || !equalBytes(cert.digest, h.batchDigest)) throw new ValidationError(`${at}: certificate is for another batch`)
+    if (cert.seq !== h.height || !equalBytes(cert.digest, h.batchDigest)) throw new ValidationError(`${at}: certificate is for another batch`)
     const batch = this.#batchOf(block, cert)
     verifyCommitCertificate(cert, { chainId: this.genesis.chainId, validatorsHash: this.#validatorsHash }, this.#keys, this.#quorum)
     const rebuilt = await this.executor.build(batch, block.txs)
@@ -56,7 +56,7 @@ export class BlockVerifier {
   /** The batch the certificate signed: a normal batch on our head, or a null batch (view-change hole). */
   #batchOf(block: Block, cert: CommitCertificate): OrderedBatch {
     const h = block.header
-    const base = { seq: h.height, view: h.view, payloads: [], digest: h.batchDigest, cert }
+    const base = { seq: h.height, view: cert.view, payloads: [], digest: h.batchDigest, cert }
     if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
     if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH), h.batchDigest)) return { ...base, time: 0, parent: null }
     throw new ValidationError(`block ${h.height}: batch digest does not match its time, parent and transactions`)
