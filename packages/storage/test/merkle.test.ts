@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { DecodeError, encode } from '@vigil/common'
-import { StateTree, type LeafUpdate } from '../src/merkle/tree.js'
+import { LeafCursor, StateTree, type LeafUpdate } from '../src/merkle/tree.js'
 import { stateKeyHash, stateValueHash } from '../src/merkle/hash.js'
 import { decodeStateProof, emptyStateRoot, encodeStateProof, stateProofFromJson, stateProofToJson, verifyStateProof, type StateProof } from '../src/proof.js'
 
@@ -139,5 +139,30 @@ describe('Merkle world state', () => {
     b.finishLoad()
     b.adopt(b.prepare([update('i', 'k', Uint8Array.of(1), 2, 0)]))
     assert.notDeepEqual(a.root(), b.root())
+  })
+})
+
+describe('pinned versions (background snapshots)', () => {
+  it('export the pinned leaves in key order while later versions are adopted', () => {
+    const t = new StateTree()
+    t.finishLoad()
+    const ups = (from: number, n: number, height: number): LeafUpdate[] => Array.from({ length: n }, (_, i) => update('i', `k${from + i}`, Uint8Array.of(height), height, i))
+    t.adopt(t.prepare(ups(0, 300, 1)))
+    const pinned = new Map<string, string>()
+    for (const u of ups(0, 300, 1)) pinned.set(Buffer.from(u.keyHash).toString('hex'), Buffer.from(u.valueHash!).toString('hex'))
+    const { version, release } = t.pin()
+    const cursor = new LeafCursor(version)
+    const out = Buffer.alloc(64 * 7)
+    const got: string[] = []
+    for (let round = 2; ; round++) {
+      const n = t.exportLeaves(cursor, out)
+      if (n === 0) break
+      for (let i = 0; i < n; i++) got.push(out.subarray(i * 64, i * 64 + 64).toString('hex'))
+      // Overwrite, delete and add keys between chunks: slots of the pinned version must not be reused.
+      t.adopt(t.prepare([...ups(round * 3, 20, round), { keyHash: ups(round, 1, 1)[0]!.keyHash, valueHash: null }]))
+    }
+    release()
+    assert.deepEqual(got, [...pinned].map(([k, v]) => k + v).sort())
+    assert.equal(version.size, 300)
   })
 })
