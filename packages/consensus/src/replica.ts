@@ -75,6 +75,8 @@ export class Replica {
   private lastBlockHash: Uint8Array = ZERO_HASH
   private lastTime = 0
   private lastNonEmpty = false
+  /** When requests were last executed: the request timer restarts on progress (PBFT), so a backlog behind an honest primary is no reason to replace it. */
+  private lastProgressAt = 0
   private lastExecutedAt = 0
 
   private readonly pool = new RequestPool(MAX_PENDING_REQUESTS)
@@ -217,8 +219,8 @@ export class Replica {
     if (this.changing) {
       if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1)
     } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0) {
-      // An outstanding request (oldest first, as an honest primary batches them) not ordered in time: suspect the primary.
-      const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt)
+      // An outstanding request (oldest first, as an honest primary batches them) and no requests executed for a whole timeout: suspect the primary.
+      const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt)
       if (this.now >= since + this.timeout()) this.startViewChange(this.view + 1)
     }
     if (this.ahead !== null && this.ahead.seq > this.lastDelivered && this.now >= this.transferRetryAt) this.requestTransfer()
@@ -237,6 +239,7 @@ export class Replica {
     if (batch !== undefined) {
       this.lastTime = Math.max(this.lastTime, batch.time)
       this.lastNonEmpty = batch.requests.length > 0
+      if (this.lastNonEmpty) this.lastProgressAt = this.now
     }
     if (!this.changing) this.backoff = 0
     for (const s of this.waiting.keys()) if (s <= seq) this.waiting.delete(s)
