@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { VigilError } from '@vigil/common'
 import { ApiRequestError } from './client.js'
 import { registerAuditCommands } from './commands/audit.js'
+import { registerBenchCommand } from './commands/bench.js'
 import { registerClientCommands } from './commands/client-commands.js'
 import { registerKeyCommands } from './commands/keys.js'
 import { registerNodeCommands } from './commands/node.js'
@@ -19,6 +20,7 @@ registerKeyCommands(program)
 registerTestnetCommands(program)
 registerNodeCommands(program)
 registerClientCommands(program)
+registerBenchCommand(program)
 registerAuditCommands(program)
 
 try {

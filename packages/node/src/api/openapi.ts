@@ -26,6 +26,14 @@ export const openApiDocument = {
         responses: { 200: json('{txId, height, index, result} when wait=commit'), 202: json('{txId}'), 400: err, 503: err, 504: err },
       },
     },
+    '/v1/txs': {
+      post: {
+        summary: 'Submit up to 2000 signed transactions at once; each is admitted or refused on its own',
+        parameters: [{ name: 'wait', in: 'query', schema: { enum: ['commit', 'none'] } }],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['txs'], properties: { txs: { type: 'array', items: { type: 'string' } } } } } } },
+        responses: { 200: json('{results: [{txId, height?, index?, result?} | {error}]} in request order'), 400: err },
+      },
+    },
     '/v1/tx/{id}': { get: { summary: 'A committed transaction with its block height, position and result', parameters: [hexId], responses: { 200: json('transaction'), 404: err } } },
     '/v1/blocks/{height}': {
       get: { summary: 'A block with its commit certificate', parameters: [{ name: 'height', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('block'), 404: err } },

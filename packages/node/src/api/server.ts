@@ -13,6 +13,8 @@ export interface ApiOptions {
 }
 
 const HEX64 = '^[0-9a-f]{64}$'
+const MAX_BATCH_TXS = 2000
+const MAX_BATCH_BODY_BYTES = 32 * 1024 * 1024
 const NAME = '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$'
 
 function errorStatus(err: unknown): { status: number; code: string; message: string } {
@@ -59,6 +61,36 @@ export async function startApi(svc: LedgerService, opts: ApiOptions): Promise<{ 
       const done = await svc.waitForCommit(txId, opts.commitWaitMs)
       if (done === null) throw new ApiError(504, 'COMMIT_TIMEOUT', `transaction ${txId} not committed within ${opts.commitWaitMs} ms (it may still commit: GET /v1/tx/${txId})`)
       return done
+    },
+  )
+
+  // Many transactions per request (load generators, apps syncing a backlog): each is admitted
+  // or refused on its own; with wait=commit the answer comes once every admitted one committed.
+  app.post(
+    '/v1/txs',
+    {
+      bodyLimit: MAX_BATCH_BODY_BYTES,
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: { wait: { enum: ['commit', 'none'] } } },
+        body: { type: 'object', required: ['txs'], additionalProperties: false, properties: { txs: { type: 'array', minItems: 1, maxItems: MAX_BATCH_TXS, items: { type: 'string' } } } },
+      },
+    },
+    async (req) => {
+      const wait = (req.query as { wait?: string }).wait === 'commit'
+      const hexes = (req.body as { txs: string[] }).txs
+      const results = await Promise.all(
+        hexes.map(async (hex): Promise<Record<string, unknown>> => {
+          try {
+            const { txId } = await svc.submit(txBytesFrom({ tx: hex }))
+            if (!wait) return { txId }
+            return ((await svc.waitForCommit(txId, opts.commitWaitMs)) as Record<string, unknown> | null) ?? { txId, error: { code: 'COMMIT_TIMEOUT', message: `not committed within ${opts.commitWaitMs} ms` } }
+          } catch (err) {
+            const e = errorStatus(err)
+            return { error: { code: e.code, message: e.message } }
+          }
+        }),
+      )
+      return { results }
     },
   )
 

@@ -130,7 +130,8 @@ export class ConsensusDriver {
     // 'executed' goes ahead of everything queued: the core needs the parent hash to go on.
     this.#queue.unshift(...executed)
     if (ready.stateTransfer !== null) this.hooks.stateTransfer(ready.stateTransfer)
-    for (const d of ready.dropped) this.metrics.dropped.inc({ reason: d.reason.split(':')[0] ?? 'other' })
+    // Label by kind only ("prepare N: duplicate" -> "prepare duplicate"): sequence numbers would make labels unbounded.
+    for (const d of ready.dropped) this.metrics.dropped.inc({ reason: d.reason.replace(/[0-9]+/g, '').replace(/\s*:\s*/, ' ').replace(/\s+/g, ' ').trim().slice(0, 60) })
     this.#noteView()
     for (const f of ready.faults) {
       this.metrics.faults.inc({ replica: String(f.replica) })

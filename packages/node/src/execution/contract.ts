@@ -28,6 +28,8 @@ export interface Method<C> {
   readonly args: SchemaObject
   /** Checks the arguments against `args` (ExecError on failure), then runs; resolves to the JSON result. */
   call(ctx: C, args: unknown): Promise<unknown>
+  /** Keys of its instance the method will read, guessed from unchecked arguments (a prefetch hint only). */
+  reads?(args: Record<string, unknown>): string[]
 }
 
 export interface MethodSpec<A, C> {
@@ -35,13 +37,15 @@ export interface MethodSpec<A, C> {
   args: SchemaObject
   /** Argument fields holding a record whose violations are SCHEMA rather than BAD_ARGS. */
   records?: RecordFields
+  /** Prefetch hint: keys the method reads, from the raw arguments; a wrong guess costs a read, nothing else. */
+  reads?(args: Record<string, unknown>): string[]
   run(ctx: C, args: A): Promise<unknown>
 }
 
 /** Defines a method; its schema is compiled here, once, when the contract module loads. */
 export function method<A, C = CallContext>(spec: MethodSpec<A, C>): Method<C> {
   const check = compileArgs<A>(spec.args, spec.records)
-  return { summary: spec.summary, args: spec.args, call: (ctx, args) => spec.run(ctx, check(args)) }
+  return { summary: spec.summary, args: spec.args, call: (ctx, args) => spec.run(ctx, check(args)), reads: spec.reads }
 }
 
 /** A contract type: deployed as any number of instances, each with its own keys. */

@@ -3,6 +3,7 @@ import { lookup, type Contract, type TxInfo } from './contract.js'
 import { CONTRACT_TYPES } from './contracts/index.js'
 import { ExecError, QueryError, ResultCode } from './errors.js'
 import { lifecycle } from './lifecycle.js'
+import { prefetchBlock } from './prefetch.js'
 import { BlockOverlay, TxOverlay, readNamespace } from './overlay.js'
 import { LIFECYCLE, SYS, instanceKey, nonceKey, type InstanceRecord } from './system.js'
 import type { BlockContext, StateReader } from './types.js'
@@ -18,6 +19,7 @@ const MAX_ERROR_LENGTH = 1024
  */
 export async function executeBlock(txs: readonly Tx[], ctx: BlockContext, state: StateReader): Promise<TxResult[]> {
   const block = new BlockOverlay(state)
+  await prefetchBlock(txs, block)
   const results: TxResult[] = []
   for (const tx of txs) {
     const result = await executeTx(tx, ctx, new TxOverlay(block))

@@ -51,6 +51,22 @@ export class BlockOverlay {
     return value
   }
 
+  /** Fetches keys not yet cached in one round trip, so execution does not wait on storage per read. */
+  async preload(keys: ReadonlyArray<{ instance: string; key: string }>): Promise<void> {
+    const getMany = this.#base.getMany
+    if (getMany === undefined) return
+    const missing = [...new Map(keys.map((k) => [slot(k.instance, k.key), k])).entries()].filter(([s]) => !this.#values.has(s))
+    if (missing.length === 0) return
+    const values = await getMany.call(this.#base, missing.map(([, k]) => k))
+    missing.forEach(([s], i) => this.#values.set(s, values[i] ?? null))
+  }
+
+  /** A cached value, decoded; undefined when not cached or absent. */
+  peek(instance: string, key: string): unknown {
+    const v = this.#values.get(slot(instance, key))
+    return v === undefined || v === null ? undefined : decodeValue(v, instance, key)
+  }
+
   apply(writes: readonly StateWrite[]): void {
     for (const w of writes) this.#values.set(slot(w.instance, w.key), w.value)
   }

@@ -6,6 +6,8 @@ import type { Tx } from '@vigil/common'
 export interface StateReader {
   /** Canonical CBOR of a JSON value, or null if absent. */
   get(instance: string, key: string): Promise<Uint8Array | null>
+  /** Several keys in one storage round trip (optional: execution prefetches a block's reads with it). */
+  getMany?(keys: ReadonlyArray<{ instance: string; key: string }>): Promise<Array<Uint8Array | null>>
   /** Entries sorted by key; used by queries only (transactions read single keys). */
   scan(instance: string, opts: ScanOptions): Promise<Array<{ key: string; value: Uint8Array }>>
 }

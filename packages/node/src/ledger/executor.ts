@@ -29,6 +29,7 @@ export class DivergenceError extends ValidationError {
 export function stateReaderOf(store: LedgerStore): StateReader {
   return {
     get: async (instance, key) => (await store.getState(instance, key))?.value ?? null,
+    getMany: async (keys) => (await store.getStateMany(keys)).map((e) => e?.value ?? null),
     scan: async (instance, opts) => (await store.scanState(instance, opts)).map((e) => ({ key: e.key, value: e.value })),
   }
 }
@@ -71,9 +72,7 @@ export class BlockExecutor {
         txRoot: txRootOf(list),
         resultsRoot: resultsRootOf(results),
         stateRoot,
-        view: b.view,
         batchDigest: b.digest,
-        proposer: b.view % this.genesis.validators.length,
         validatorsHash: this.#validatorsHash,
       },
       txs: list,

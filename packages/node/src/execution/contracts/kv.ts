@@ -18,6 +18,9 @@ interface KeyArgs {
   key: string
 }
 
+/** Prefetch hint of the methods that read their key. */
+const keyRead = (a: Record<string, unknown>): string[] => (typeof a.key === 'string' ? [a.key] : [])
+
 export const kv: Contract = {
   name: 'kv',
   summary: 'Key-value store: any JSON value per key, and exact integer counters.',
@@ -43,6 +46,7 @@ export const kv: Contract = {
     delete: method<KeyArgs>({
       summary: 'Removes key; returns whether it held a value.',
       args: object({ key: KEY }),
+      reads: keyRead,
       run: async ({ state }, { key }) => {
         if ((await state.get(key)) === undefined) return false
         state.delete(key)
@@ -52,6 +56,7 @@ export const kv: Contract = {
     add: method<{ key: string; delta: number }>({
       summary: 'Adds an integer to the integer at key (absent counts as 0); returns the sum.',
       args: object({ key: KEY, delta: SAFE_INTEGER }),
+      reads: keyRead,
       run: async ({ state }, { key, delta }) => {
         const stored = await state.get(key)
         const current = stored === undefined ? 0 : stored

@@ -50,6 +50,8 @@ const MAX_ENTRIES = 999_999_999
 const MAX_ENTRIES_SCANNED = 10 * MAX_SCAN_LIMIT
 
 const patientRecordKey = (patientId: string): string => `patient/${patientId}`
+/** Prefetch hint: the patient record every write method reads first. */
+const patientRead = (a: Record<string, unknown>): string[] => (typeof a.patientId === 'string' ? [patientRecordKey(a.patientId)] : [])
 const entryPrefix = (patientId: string): string => `entry/${patientId}/`
 // Zero-padded so key order is entry order; String() of an integer does not depend on locale.
 const entryRecordKey = (patientId: string, n: number): string => entryPrefix(patientId) + String(n).padStart(9, '0')
@@ -92,6 +94,7 @@ export const mhealth: Contract = {
     registerPatient: method<{ patientId: string; profile: PatientRecord['profile'] }>({
       summary: "Registers a pseudonymous patient; the signer's key becomes the patient's key.",
       args: object({ patientId: PATIENT_ID, profile: PATIENT_PROFILE }),
+      reads: patientRead,
       records: ['profile'],
       run: async ({ tx, state }, { patientId, profile }) => {
         const key = patientRecordKey(patientId)
@@ -104,6 +107,7 @@ export const mhealth: Contract = {
     grantClinician: method<AccessArgs>({
       summary: 'Lets a clinician key append entries for the patient (patient only).',
       args: ACCESS_ARGS,
+      reads: patientRead,
       run: async (ctx, { patientId, clinicianKey }) => {
         const patient = await loadOwnPatient(ctx, patientId)
         if (clinicianKey === patient.patientKey) throw new ExecError(ResultCode.BAD_ARGS, "the patient's own key needs no grant")
@@ -118,6 +122,7 @@ export const mhealth: Contract = {
     revokeClinician: method<AccessArgs>({
       summary: "Withdraws a clinician's grant (patient only); entries already written stay.",
       args: ACCESS_ARGS,
+      reads: patientRead,
       run: async (ctx, { patientId, clinicianKey }) => {
         const patient = await loadOwnPatient(ctx, patientId)
         if (!patient.clinicians.includes(clinicianKey)) throw new ExecError(ResultCode.NOT_FOUND, 'clinician not granted')
@@ -129,6 +134,7 @@ export const mhealth: Contract = {
     appendEntry: method<{ patientId: string; entry: Record<string, unknown> }>({
       summary: 'Appends a sleep-diary entry (patient or granted clinician); returns its number.',
       args: object({ patientId: PATIENT_ID, entry: SLEEP_DIARY_ENTRY }),
+      reads: patientRead,
       records: ['entry'],
       run: async ({ tx, state }, { patientId, entry }) => {
         const patient = await loadPatient(state, patientId)
