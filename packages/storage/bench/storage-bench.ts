@@ -75,7 +75,7 @@ function makeBlockWork(signer: Signer, first: number): { txs: Tx[]; results: TxR
 }
 
 /** Times only the store's calls: previewStateRoot, then commitBlock of the block built on it. */
-async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPerSec: number; secs: number }> {
+async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPerSec: number; secs: number; cpuMsPerBlock: number }> {
   const signer = new Signer(generateKeyPair())
   const store = await LedgerStore.open(dir)
   const vh = sha256(utf8('bench validators'))
@@ -85,9 +85,11 @@ async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPe
     results: [],
   })
   let ms = 0
+  let cpuMs = 0
   for (let b = 0; b < BLOCKS; b++) {
     const { txs, results, txRoot, resultsRoot } = makeBlockWork(signer, b * TXS_PER_BLOCK)
     const start = performance.now()
+    const cpu = process.cpuUsage()
     const head = store.head()!
     const time = head.time + 1
     const block: Block = {
@@ -97,10 +99,12 @@ async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPe
     }
     await store.commitBlock(block, null)
     ms += performance.now() - start
+    const used = process.cpuUsage(cpu)
+    cpuMs += (used.user + used.system) / 1000
   }
   await store.close()
   const secs = ms / 1000
-  return { blocksPerSec: BLOCKS / secs, writesPerSec: (BLOCKS * TXS_PER_BLOCK) / secs, secs }
+  return { blocksPerSec: BLOCKS / secs, writesPerSec: (BLOCKS * TXS_PER_BLOCK) / secs, secs, cpuMsPerBlock: cpuMs / BLOCKS }
 }
 
 const SYNC = true // what the store uses for a block batch
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
       [`raw LevelDB puts/s, db.batch(array), ${RAW_BATCH} x ${VALUE_BYTES} B, sync:${SYNC}`, rawArray.toFixed(0)],
       [`committed blocks/s (${TXS_PER_BLOCK} tx, ${BLOCKS} blocks, sync:${SYNC})`, c.blocksPerSec.toFixed(1)],
       ['committed state writes/s', c.writesPerSec.toFixed(0)],
+      ['process CPU per block, all threads (steadier than wall time on loaded cores)', `${c.cpuMsPerBlock.toFixed(1)} ms`],
       [`store state writes/s / raw chained sync:${SYNC} puts/s (the goal: >= 30%)`, `${(ratio * 100).toFixed(1)}%`],
       [`store state writes/s / raw db.batch(array) sync:${SYNC} puts/s (reference)`, `${(ratioArray * 100).toFixed(1)}%`],
     ]
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
       ratio,
       ratioToArray: ratioArray,
       seconds: c.secs,
+      cpuMsPerBlock: c.cpuMsPerBlock,
       node: process.version,
       date: new Date().toISOString(),
     }

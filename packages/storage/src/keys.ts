@@ -70,19 +70,16 @@ export const consensusKey = (key: string): Uint8Array => withBytes(P_CONSENSUS, 
 
 /** s|instance|0: the start of an instance's state; followed by the key's UTF-8 bytes. */
 export function statePrefix(instance: string): Uint8Array {
-  const i = utf8(instance)
-  const k = new Uint8Array(2 + i.byteLength)
-  k[0] = P_STATE
-  k.set(i, 1)
-  return k
+  return stateKey(instance, '')
 }
 
+/** Built with Buffer#write in one buffer: these run twice per state write in a block's batch. */
 export function stateKey(instance: string, key: string): Uint8Array {
-  const p = statePrefix(instance)
-  const kb = utf8(key)
-  const k = new Uint8Array(p.byteLength + kb.byteLength)
-  k.set(p)
-  k.set(kb, p.byteLength)
+  const k = Buffer.allocUnsafe(2 + Buffer.byteLength(instance) + Buffer.byteLength(key))
+  k[0] = P_STATE
+  const zero = 1 + k.write(instance, 1)
+  k[zero] = 0
+  k.write(key, zero + 1)
   return k
 }
 
@@ -100,27 +97,26 @@ export function parseStateKey(k: Uint8Array): { instance: string; key: string } 
 
 /** y|instance|0|u16 len|key: every history entry of one key, in height order after it. */
 export function historyPrefix(instance: string, key: string): Uint8Array {
-  const i = utf8(instance)
-  const kb = utf8(key)
-  const k = new Uint8Array(4 + i.byteLength + kb.byteLength)
+  const kLen = Buffer.byteLength(key)
+  const k = Buffer.alloc(4 + Buffer.byteLength(instance) + kLen)
   k[0] = P_HISTORY
-  k.set(i, 1)
-  new DataView(k.buffer).setUint16(2 + i.byteLength, kb.byteLength)
-  k.set(kb, 4 + i.byteLength)
+  const zero = 1 + k.write(instance, 1)
+  k.writeUInt16BE(kLen, zero + 1)
+  k.write(key, zero + 3)
   return k
 }
 
 export function historyKey(prefix: Uint8Array, height: number, index: number): Uint8Array {
-  const k = new Uint8Array(prefix.byteLength + 12)
+  const k = Buffer.allocUnsafe(prefix.byteLength + 12)
   k.set(prefix)
   writeU64(k, prefix.byteLength, height)
-  new DataView(k.buffer).setUint32(prefix.byteLength + 8, index)
+  k.writeUInt32BE(index, prefix.byteLength + 8)
   return k
 }
 
 /** Smallest key above every key that starts with `prefix` (for `lt` bounds). */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  const end = prefix.slice()
+  const end = new Uint8Array(prefix) // a copy: on a Buffer, slice() would share memory
   for (let i = end.length - 1; i >= 0; i--) {
     if (end[i]! < 0xff) {
       end[i]!++
