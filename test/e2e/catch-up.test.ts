@@ -82,8 +82,10 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
     // Enough blocks that the sync pipeline asks all three sources (more than two ranges of 64).
     const first = (await c.status(0))!.height
     for (let w = 0; (await c.status(0))!.height < first + 160; w++) await kvLoad(c, keys, 'kv1', 40, `f${w}-`, [1])
-    // VP3 goes down; a liar with VP3's key and a copy of its ledger takes its place.
+    // VP3 goes down; a liar with VP3's key and a copy of its ledger takes its place. VP2 stops
+    // too, so VP1 has two sources (VP0 and the liar) and its pipeline must ask both.
     await c.stop(3, 'SIGTERM')
+    await c.stop(2, 'SIGTERM')
     const top = (await c.status(0))!.height
     const copy = join(c.dir, 'liar-data')
     cpSync(join(c.home(3), 'data'), copy, { recursive: true })

@@ -1,7 +1,7 @@
 import './p2p/index.js'
 import { performance } from 'node:perf_hooks'
 import {
-  Signer, ValidationError, decodeTx, equalBytes, faultTolerance, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
+  Signer, ValidationError, decodeTx, equalBytes, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
 import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
@@ -202,9 +202,9 @@ export class VigilNode {
     return (await rebuildStore(store, this.cfg.dataDir, this.genesis, firstBad, this.log)).store
   }
 
-  /** At start, give the links a moment to connect so the first sync sees who is ahead. */
+  /** At start, give the links up to 2 s to reach every validator, so the first sync sees who is ahead and spreads over all of them. */
   async #waitForPeers(): Promise<void> {
-    const want = this.genesis.validators.length - 1 - faultTolerance(this.genesis.validators.length)
+    const want = this.genesis.validators.length - 1
     for (let i = 0; i < 40 && this.links.connectedPeers().length < want; i++) await new Promise((r) => setTimeout(r, 50))
   }
 
