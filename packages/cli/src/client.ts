@@ -26,7 +26,8 @@ export class ApiClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       })
     } catch (err) {
-      throw new ApiRequestError(0, 'UNREACHABLE', `${this.base}: ${(err as Error).message}`)
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause
+      throw new ApiRequestError(0, 'UNREACHABLE', `${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
     }
     const text = await res.text()
     let json: unknown = null

@@ -24,8 +24,9 @@ const withKey = (c: Command) =>
 
 async function submit(o: ClientOpts, instance: string, method: string, args: Record<string, unknown>): Promise<void> {
   if (o.key === undefined) throw new Error('--key: a signing key file is required (vigil keygen --out FILE makes one)')
+  const key = readKeyFile(o.key)
   const client = new ApiClient(o.node)
-  const tx = makeTx(await chainIdOf(client), readKeyFile(o.key), instance, method, args)
+  const tx = makeTx(await chainIdOf(client), key, instance, method, args)
   const r = await sendTx(client, tx, o.wait === true)
   if (o.json) return printJson(r)
   if ('height' in r) {
@@ -95,6 +96,7 @@ export function registerClientCommands(program: Command): void {
     .description('show peers: height, last block hash, view, primary, syncing (--node URL1,URL2,... for several)')
     .action(async (o: ClientOpts) => {
       const urls = o.node.split(',').map((s) => s.trim()).filter(Boolean)
+      for (const u of urls) new ApiClient(u) // refuses a malformed URL before anything is fetched
       const rows = await Promise.all(urls.map(async (u) => ({ url: u, status: await fetchStatus(u) })))
       if (o.json) return printJson(rows)
       console.log(statusTable(rows))
