@@ -12,9 +12,7 @@ import { Cluster } from '../src/cluster.js'
 describe('bad input from outside', { timeout: 180_000 }, () => {
   let c: Cluster
   before(async () => {
-    c = await Cluster.create()
-    c.startAll()
-    await c.waitReady()
+    c = await Cluster.started()
   })
   after(async () => c?.destroy())
 

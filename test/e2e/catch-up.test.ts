@@ -13,10 +13,8 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
   after(async () => Promise.all(clusters.map((c) => c.destroy())))
 
   it('seed scenario: VP1 down, others commit, VP1 syncs and then is part of the quorum after the primary dies', async () => {
-    const c = await Cluster.create()
+    const c = await Cluster.started()
     clusters.push(c)
-    c.startAll()
-    await c.waitReady()
     const keys = clients(3)
     await c.deploy(0, 'kv1', 'kv')
     await kvLoad(c, keys, 'kv1', 20, 'a')
@@ -45,10 +43,8 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
   })
 
   it('a peer down for 2,000 blocks catches up (rate reported)', async () => {
-    const c = await Cluster.create({ consensus: { batchMaxCount: 4 } })
+    const c = await Cluster.started({ consensus: { batchMaxCount: 4 } })
     clusters.push(c)
-    c.startAll()
-    await c.waitReady()
     const keys = clients(4)
     await c.deploy(0, 'kv1', 'kv')
     await c.stop(3, 'SIGTERM')
@@ -72,10 +68,8 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
   })
 
   it('a forged block from a malicious sync responder is refused and the peer syncs from honest ones', async () => {
-    const c = await Cluster.create({ consensus: { batchMaxCount: 2 } })
+    const c = await Cluster.started({ consensus: { batchMaxCount: 2 } })
     clusters.push(c)
-    c.startAll()
-    await c.waitReady()
     const keys = clients(2)
     await c.deploy(0, 'kv1', 'kv')
     await c.stop(1, 'SIGTERM')

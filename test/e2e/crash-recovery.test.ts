@@ -27,10 +27,8 @@ describe('crash recovery', { timeout: 900_000 }, () => {
     const seed = Number(process.env.VIGIL_KILL_SEED ?? Date.now() % 1_000_000)
     console.log(`kill loop seed ${seed} (replay with VIGIL_KILL_SEED=${seed})`)
     const rand = prng(seed)
-    const c = await Cluster.create()
+    const c = await Cluster.started()
     clusters.push(c)
-    c.startAll()
-    await c.waitReady()
     await c.deploy(0, 'kv1', 'kv')
     const keys = clients(4)
     const acked: Committed[] = []
@@ -74,10 +72,8 @@ describe('crash recovery', { timeout: 900_000 }, () => {
   })
 
   it('the whole network stopped and started keeps all data; stop three, restart two: commits continue', async () => {
-    const c = await Cluster.create()
+    const c = await Cluster.started()
     clusters.push(c)
-    c.startAll()
-    await c.waitReady()
     await c.deploy(0, 'kv1', 'kv')
     const keys = clients(2)
     const first = await kvLoad(c, keys, 'kv1', 30, 'a')

@@ -7,9 +7,7 @@ import { clients, diaryEntry, kvLoad } from '../src/load.js'
 describe('a 4-peer network of real processes', { timeout: 180_000 }, () => {
   let c: Cluster
   before(async () => {
-    c = await Cluster.create()
-    c.startAll()
-    await c.waitReady()
+    c = await Cluster.started()
   })
   after(async () => c?.destroy())
 

@@ -9,9 +9,7 @@ import { clients, kvLoad } from '../src/load.js'
 describe('primary crash and loss of quorum', { timeout: 240_000 }, () => {
   let c: Cluster
   before(async () => {
-    c = await Cluster.create({ consensus: { viewChangeTimeoutMs: 1000 } })
-    c.startAll()
-    await c.waitReady()
+    c = await Cluster.started({ consensus: { viewChangeTimeoutMs: 1000 } })
     await c.deploy(0, 'kv1', 'kv')
   })
   after(async () => c?.destroy())

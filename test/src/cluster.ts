@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { readKeyFile, type ConsensusParams, type KeyPair } from '@vigil/common'
-import { ApiClient, initTestnet, makeTx, sendTx, type TestnetManifest } from '@vigil/cli'
+import { ApiClient, initTestnet, makeTx, sendTx, type PeerStatus, type TestnetManifest } from '@vigil/cli'
 
 /**
  * A testnet of real `vigil node start` processes on loopback with ephemeral ports and a
@@ -46,6 +46,14 @@ export class Cluster {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'))
     const manifest = await initTestnet({ dir, nodes: o.nodes ?? 4, basePort: 0, chainId: 'vigil-e2e', consensus: o.consensus, force: false, logLevel: o.logLevel ?? 'info' })
     return new Cluster(dir, manifest)
+  }
+
+  /** Creates a testnet, starts every peer and waits until all are ready. */
+  static async started(o: ClusterOptions = {}): Promise<Cluster> {
+    const c = await Cluster.create(o)
+    c.startAll()
+    await c.waitReady()
+    return c
   }
 
   get size(): number {
@@ -164,17 +172,7 @@ export class Cluster {
   }
 }
 
-export interface Status {
-  chainId: string
-  node: { index: number; peerId: string }
-  height: number
-  lastBlockHash: string
-  stateRoot: string
-  view: number
-  primary: number
-  syncing: false | { from: number; to: number; current: number }
-  peers: Array<{ index: number; peerId: string; connected: boolean }>
-}
+export type Status = PeerStatus
 
 /** Polls `cond` until true; fails with `message()` after `timeoutMs`. Never hangs. */
 export async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, message: () => string | Promise<string>, pollMs = 200): Promise<void> {

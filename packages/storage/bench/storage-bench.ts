@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Level } from 'level'
-import { Signer, ZERO_HASH, batchDigest, encode, generateKeyPair, resultsRootOf, sha256, signTx, txRootOf, utf8, type Block, type Tx, type TxResult } from '@vigil/common'
-import { LedgerStore, emptyStateRoot } from '../src/index.js'
+import { Signer, encode, generateKeyPair, resultsRootOf, signTx, txRootOf, type Tx, type TxResult } from '@vigil/common'
+import { nextBlock, openBenchStore } from './chain.js'
 
 /**
  * Storage benchmark: raw LevelDB batch puts against full block commits (validation, state
@@ -81,26 +81,14 @@ function makeBlockWork(signer: Signer, first: number): { txs: Tx[]; results: TxR
 /** Times only the store's calls: previewStateRoot, then commitBlock of the block built on it. */
 async function commitRate(dir: string): Promise<{ blocksPerSec: number; writesPerSec: number; secs: number; cpuMsPerBlock: number }> {
   const signer = new Signer(generateKeyPair())
-  const store = await LedgerStore.open(dir)
-  const vh = sha256(utf8('bench validators'))
-  await store.initGenesis({
-    header: { chainId: CHAIN_ID, height: 0, prevHash: ZERO_HASH, time: 1, txRoot: txRootOf([]), resultsRoot: resultsRootOf([]), stateRoot: emptyStateRoot(), batchDigest: ZERO_HASH, validatorsHash: vh },
-    txs: [],
-    results: [],
-  })
+  const store = await openBenchStore(dir, CHAIN_ID)
   let ms = 0
   let cpuMs = 0
   for (let b = 0; b < BLOCKS; b++) {
     const { txs, results, txRoot, resultsRoot } = makeBlockWork(signer, b * TXS_PER_BLOCK)
     const start = performance.now()
     const cpu = process.cpuUsage()
-    const head = store.head()!
-    const time = head.time + 1
-    const block: Block = {
-      header: { chainId: CHAIN_ID, height: head.height + 1, prevHash: head.hash, time, txRoot, resultsRoot, stateRoot: await store.previewStateRoot(results), batchDigest: batchDigest(time, head.hash, txRoot), validatorsHash: vh },
-      txs,
-      results,
-    }
+    const block = await nextBlock(store, CHAIN_ID, txs, results, { txRoot, resultsRoot })
     await store.commitBlock(block, null)
     ms += performance.now() - start
     const used = process.cpuUsage(cpu)

@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Signer, ZERO_HASH, batchDigest, encode, generateKeyPair, resultsRootOf, sha256, signTx, txRootOf, utf8, type Block, type TxResult } from '@vigil/common'
-import { LedgerStore, emptyStateRoot } from '../src/index.js'
+import { Signer, encode, generateKeyPair, signTx, type TxResult } from '@vigil/common'
+import { LedgerStore } from '../src/index.js'
+import { nextBlock, openBenchStore } from './chain.js'
 import { SNAPSHOT_FILE } from '../src/snapshot.js'
 
 /**
@@ -20,13 +21,7 @@ const CHAIN_ID = 'bench-big'
 
 async function build(dir: string): Promise<{ secs: number; closeMs: number }> {
   const signer = new Signer(generateKeyPair())
-  const store = await LedgerStore.open(dir)
-  const vh = sha256(utf8('bench validators'))
-  await store.initGenesis({
-    header: { chainId: CHAIN_ID, height: 0, prevHash: ZERO_HASH, time: 1, txRoot: txRootOf([]), resultsRoot: resultsRootOf([]), stateRoot: emptyStateRoot(), batchDigest: ZERO_HASH, validatorsHash: vh },
-    txs: [],
-    results: [],
-  })
+  const store = await openBenchStore(dir, CHAIN_ID)
   const start = performance.now()
   let next = 0
   while (next < KEYS) {
@@ -38,14 +33,7 @@ async function build(dir: string): Promise<{ secs: number; closeMs: number }> {
       for (let w = 0; w < WRITES_PER_TX && next < KEYS; w++, next++) writes.push({ instance: 'records', key: `patient/${next}`, value: new Uint8Array(encode({ n: next, note: 'x'.repeat(80) })) })
       results.push({ code: 0, error: null, ret: null, writes })
     }
-    const head = store.head()!
-    const time = head.time + 1
-    const txRoot = txRootOf(txs)
-    const block: Block = {
-      header: { chainId: CHAIN_ID, height: head.height + 1, prevHash: head.hash, time, txRoot, resultsRoot: resultsRootOf(results), stateRoot: await store.previewStateRoot(results), batchDigest: batchDigest(time, head.hash, txRoot), validatorsHash: vh },
-      txs,
-      results,
-    }
+    const block = await nextBlock(store, CHAIN_ID, txs, results)
     await store.commitBlock(block, null)
   }
   const secs = (performance.now() - start) / 1000

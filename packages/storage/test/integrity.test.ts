@@ -4,7 +4,7 @@ import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
-import { ValidationError, VigilError, ZERO_HASH, equalBytes, resultsRootOf, toHex, txRootOf, verifyCommitCertificate, type Block } from '@vigil/common'
+import { ValidationError, ZERO_HASH, resultsRootOf, toHex, txRootOf, verifyCommitCertificate, type Block } from '@vigil/common'
 import { Level } from 'level'
 import { CorruptionError, LedgerStore, type VerifyOptions } from '../src/index.js'
 import { historyKey, historyPrefix, stateKey, txKey, HEAD_KEY } from '../src/keys.js'

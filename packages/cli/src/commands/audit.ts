@@ -6,7 +6,7 @@ import { ValidationError, parseGenesis, type Genesis } from '@vigil/common'
 import { LedgerStore } from '@vigil/storage'
 import {
   auditPeer, auditStore, buildBundle, bundleText, comparePeers, describeFacts, describeProblem, loadConfig, verifyBundle, verifyBundleText,
-  type AuditReport, type ProofBundle, type Progress,
+  type AuditReport, type EntryRecord, type ProofBundle, type Progress,
 } from '@vigil/node'
 import { ApiClient } from '../client.js'
 import { CliError, printJson, table } from '../output.js'
@@ -146,21 +146,11 @@ async function keyHistory(client: ApiClient, instance: string, key: string): Pro
   }
 }
 
-interface Entry {
-  n: number
-  date: string
-  author: string
-  height: number
-  time: number
-  tx: string
-  payload: unknown
-}
-
-async function patientEntries(client: ApiClient, instance: string, patientId: string): Promise<Entry[]> {
-  const out: Entry[] = []
+async function patientEntries(client: ApiClient, instance: string, patientId: string): Promise<EntryRecord[]> {
+  const out: EntryRecord[] = []
   let after = 0
   for (;;) {
-    const r = await client.post<{ value: { entries: Entry[]; next: number | null } }>(`/v1/query/${encodeURIComponent(instance)}/entries`, { patientId, after })
+    const r = await client.post<{ value: { entries: EntryRecord[]; next: number | null } }>(`/v1/query/${encodeURIComponent(instance)}/entries`, { patientId, after })
     out.push(...r.value.entries)
     if (r.value.next === null) return out
     after = r.value.next

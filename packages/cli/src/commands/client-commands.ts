@@ -112,7 +112,7 @@ export interface PeerStatus {
   view: number
   primary: number
   syncing: false | { from: number; to: number; current: number }
-  peers: Array<{ index: number; connected: boolean }>
+  peers: Array<{ index: number; peerId: string; connected: boolean }>
 }
 
 export async function fetchStatus(url: string): Promise<PeerStatus | { error: string }> {

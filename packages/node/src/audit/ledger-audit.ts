@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import {
-  encodeBlock, encodeCertificate, equalBytes, quorumSize, toHex, validatorsHash, verifyCommitCertificate,
+  encodeCertificate, equalBytes, quorumSize, toHex, validatorsHash, verifyCommitCertificate,
   type BlockHeader, type CommitCertificate, type Genesis,
 } from '@vigil/common'
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
