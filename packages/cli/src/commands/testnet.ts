@@ -152,6 +152,8 @@ async function demo(m: TestnetManifest, dir: string): Promise<void> {
   const app = await send(patient, 'appendEntry', 'sleepstudy', { patientId: 'P-0001', entry })
   if (!app.result.ok) throw new CliError(`demo appendEntry failed: ${app.result.error}`)
   console.log(`sleep-diary entry for P-0001 committed in block ${app.height} (tx ${app.txId})`)
+  // The entry committed on vp0; the reading peer may be a moment behind: wait (bounded) until it has that block.
+  for (let i = 0; i < 50 && (await other.get<{ height: number }>('/v1/status')).height < app.height; i++) await new Promise((r) => setTimeout(r, 100))
   const read = await other.post<{ value: unknown; height: number }>('/v1/query/sleepstudy/entries', { patientId: 'P-0001' })
   console.log(`read back from ${m.nodes[m.nodes.length - 1]!.name} at height ${read.height}:\n${JSON.stringify(read.value, null, 2)}`)
 }
