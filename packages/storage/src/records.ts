@@ -32,6 +32,15 @@ function ensure(cond: boolean, record: string, msg: string): void {
   if (!cond) throw new CorruptionError(record, msg)
 }
 
+/** Runs a decoder over bytes read from disk; whatever it throws is reported as corruption of `record`. */
+export function decodedOrCorrupt<T>(record: string, decode: () => T): T {
+  try {
+    return decode()
+  } catch (err) {
+    throw new CorruptionError(record, (err as Error).message)
+  }
+}
+
 export function encodeTxLoc(v: Version): Uint8Array {
   const b = new Uint8Array(TX_LOC_BYTES)
   loc(b, 0, v)
@@ -96,31 +105,17 @@ export function decodeHead(b: Uint8Array): Head {
 }
 
 export function decodeStoredBlock(b: Uint8Array, height: number): Block {
-  let block: Block
-  try {
-    block = decodeBlock(b)
-  } catch (err) {
-    throw new CorruptionError(`block ${height}`, (err as Error).message)
-  }
+  const block = decodedOrCorrupt(`block ${height}`, () => decodeBlock(b))
   ensure(block.header.height === height, `block ${height}`, `record holds height ${block.header.height}`)
   return block
 }
 
 export function decodeStoredHeader(b: Uint8Array, height: number): BlockHeader {
-  let header: BlockHeader
-  try {
-    header = decodeHeader(b)
-  } catch (err) {
-    throw new CorruptionError(`header ${height}`, (err as Error).message)
-  }
+  const header = decodedOrCorrupt(`header ${height}`, () => decodeHeader(b))
   ensure(header.height === height, `header ${height}`, `record holds height ${header.height}`)
   return header
 }
 
 export function decodeStoredCertificate(b: Uint8Array, height: number): CommitCertificate {
-  try {
-    return decodeCertificate(b)
-  } catch (err) {
-    throw new CorruptionError(`certificate ${height}`, (err as Error).message)
-  }
+  return decodedOrCorrupt(`certificate ${height}`, () => decodeCertificate(b))
 }

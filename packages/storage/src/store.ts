@@ -41,6 +41,7 @@ import { blockLayout, decodeBlockEntry } from './layout.js'
 import {
   HISTORY_ENTRY,
   checkFormat,
+  decodedOrCorrupt,
   decodeHead,
   decodeLeaf,
   decodeStoredBlock,
@@ -394,15 +395,13 @@ export class LedgerStore {
   async #blockEntry(height: number, index: number): Promise<{ tx: Tx; result: TxResult } | null> {
     const bytes = await this.getBlockBytes(height)
     if (bytes === null) return null
-    try {
+    return decodedOrCorrupt(`block ${height}`, () => {
       const layout = blockLayout(bytes)
       if (index >= layout.txStart.length) return null
       const entry = decodeBlockEntry(bytes, layout, index)
       if (entry.header.height !== height) throw new Error(`record holds height ${entry.header.height}`)
       return entry
-    } catch (err) {
-      throw new CorruptionError(`block ${height}`, (err as Error).message)
-    }
+    })
   }
 
   async getState(instance: string, key: string): Promise<{ value: Uint8Array; version: Version } | null> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -32,6 +32,13 @@ let nonce = 0
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-storage-'))
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A fresh temporary copy of a store directory, so each test can damage its own. */
+export function copyDir(dir: string): { dir: string; cleanup: () => void } {
+  const t = tempDir()
+  cpSync(dir, t.dir, { recursive: true })
+  return t
 }
 
 /** Plain Uint8Array copy: common's encoder may hand out Buffers, which deepEqual tells apart. */

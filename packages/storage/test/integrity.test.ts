@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
@@ -9,7 +9,7 @@ import { Level } from 'level'
 import { CorruptionError, LedgerStore, type VerifyOptions } from '../src/index.js'
 import { historyKey, historyPrefix, stateKey, txKey, HEAD_KEY } from '../src/keys.js'
 import { encodeHead, decodeHead } from '../src/records.js'
-import { CHAIN_ID, VALIDATORS, VALIDATORS_HASH, certify, commitBlocks, genesisBlock, nextBlock, tempDir, val } from './helpers.js'
+import { CHAIN_ID, VALIDATORS, VALIDATORS_HASH, certify, commitBlocks, genesisBlock, nextBlock, copyDir, tempDir, val } from './helpers.js'
 
 type Raw = Level<Buffer, Buffer>
 const rawOpen = async (dir: string): Promise<Raw> => {
@@ -37,11 +37,7 @@ before(async () => {
 })
 after(() => base.cleanup())
 
-function copyBase(): { dir: string; cleanup: () => void } {
-  const t = tempDir()
-  cpSync(base.dir, t.dir, { recursive: true })
-  return t
-}
+const copyBase = () => copyDir(base.dir)
 
 async function tamper(fn: (db: Raw) => Promise<void>): Promise<{ report: Awaited<ReturnType<LedgerStore['verifyStore']>>; store: LedgerStore; cleanup: () => Promise<void> }> {
   const t = copyBase()

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { copyFileSync, cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Level } from 'level'
 import { LedgerStore, verifyStateProof, type OpenOptions } from '../src/index.js'
 import { stateKey } from '../src/keys.js'
 import { SNAPSHOT_FILE } from '../src/snapshot.js'
-import { commitBlocks, genesisBlock, tempDir } from './helpers.js'
+import { commitBlocks, copyDir, genesisBlock, tempDir } from './helpers.js'
 
 /** Snapshots even for these small test states. */
 const SMALL: OpenOptions = { snapshotMinKeys: 1 }
@@ -21,11 +21,7 @@ before(async () => {
 })
 after(() => base.cleanup())
 
-function copyBase(): { dir: string; cleanup: () => void } {
-  const t = tempDir()
-  cpSync(base.dir, t.dir, { recursive: true })
-  return t
-}
+const copyBase = () => copyDir(base.dir)
 
 /** Opens, checks the store is whole and its proofs verify, and returns how the tree was loaded. */
 async function openAndCheck(dir: string, opts: OpenOptions = SMALL): Promise<ReturnType<LedgerStore['treeLoad']>> {
