@@ -157,7 +157,7 @@ export class BlockSync {
     const ranges: Array<{ from: number; count: number }> = []
     for (let from = base; from <= target && ranges.length < PIPELINE; from += MAX_BLOCKS_PER_REQUEST) ranges.push({ from, count: Math.min(MAX_BLOCKS_PER_REQUEST, target - from + 1) })
     const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i))
-    for (const f of fetches) {
+    for (const [i, f] of fetches.entries()) {
       const got = await f
       if (got === null) break
       for (const raw of got.blocks) {
@@ -174,7 +174,9 @@ export class BlockSync {
           return applied
         }
       }
-      if (got.blocks.length === 0) break
+      // A short answer (the server's byte limit, or a peer just behind) leaves a gap before the
+      // next range: stop here rather than blame that range's peer for blocks that do not link.
+      if (got.blocks.length < ranges[i]!.count) break
     }
     await Promise.allSettled(fetches)
     return applied
