@@ -48,7 +48,7 @@ export async function localChain(dir: string, o: { chainId?: string; validatorKe
     const who = Array.from({ length: quorum }, (_, k) => (round + k) % validatorKeys.length).sort((a, b) => a - b)
     round++
     const cert = { view: 0, seq, digest, sigs: who.map((i) => ({ replica: i, sig: signers[i]!.sign(commitSignBytes(domain, 0, seq, digest)) })) }
-    await executor.commit({ seq, view: 0, time, parent: head.hash, payloads: [], digest, cert }, txs)
+    await executor.commit({ seq, time, parent: head.hash, digest, cert }, txs)
     return seq
   }
   const patientKeys = Array.from({ length: o.patients ?? 4 }, () => generateKeyPair())

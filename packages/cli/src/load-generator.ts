@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair, toHex, type KeyPair } from '@vigil/common'
+import { ApiClient } from './client.js'
 import { makeTx } from './tx.js'
 
 /**
@@ -38,7 +39,7 @@ interface BatchAnswer {
 }
 
 /** Signs every transaction of the run up front, so signing is outside the measured window. */
-export function presign(o: LoadOptions, keys: KeyPair[]): Uint8Array[] {
+function presign(o: LoadOptions, keys: KeyPair[]): Uint8Array[] {
   const total = Math.max(1, Math.round(o.rate * o.durationSec))
   const run = toHex(randomBytes(4))
   const value = 'x'.repeat(o.valueBytes)
@@ -53,6 +54,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const tickMs = o.tickMs ?? 10
   const keys = Array.from({ length: o.clients ?? 16 }, () => generateKeyPair())
   const txs = presign(o, keys).map(toHex)
+  const clients = o.nodes.map((url) => new ApiClient(url, 120_000))
   const latencies: number[] = []
   let committed = 0
   let failed = 0
@@ -68,16 +70,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     if (upto <= sent) continue
     const batch = txs.slice(sent, upto)
     sent = upto
-    const node = o.nodes[tick % o.nodes.length]!
+    const client = clients[tick % clients.length]!
     inflight.push(
-      fetch(`${node}/v1/txs?wait=commit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: batch }) })
-        .then(async (res) => {
+      client
+        .post<BatchAnswer>('/v1/txs?wait=commit', { txs: batch })
+        .then((answer) => {
           const now = performance.now()
-          if (!res.ok) {
-            failed += batch.length
-            return
-          }
-          for (const r of ((await res.json()) as BatchAnswer).results) {
+          for (const r of answer.results) {
             if (r.height !== undefined && r.result?.ok === true) {
               committed++
               latencies.push(now - due)

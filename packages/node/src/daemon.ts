@@ -71,6 +71,7 @@ export class VigilNode {
   #lagProbe: NodeJS.Timeout | undefined
   sync!: BlockSync
   #catchingUp: Promise<void> | null = null
+  #firstSync = true
   #behind = 0
 
   constructor(
@@ -183,8 +184,6 @@ export class VigilNode {
     return this.#catchingUp
   }
 
-  #firstSync = true
-
   /**
    * Opens the store and checks it (audit/store-repair.ts: fast, or full with --full-check). A
    * damaged store is rebuilt from its own verified blocks below the first bad height; catch-up
@@ -226,9 +225,13 @@ export class VigilNode {
     return this.sync?.progress() ?? false
   }
 
-  async stop(): Promise<void> {
+  #stopTimers(): void {
     clearInterval(this.#ticker)
     clearInterval(this.#lagProbe)
+  }
+
+  async stop(): Promise<void> {
+    this.#stopTimers()
     await this.api?.app.close()
     await this.driver?.stop()
     this.#gossip?.drain()
@@ -240,7 +243,7 @@ export class VigilNode {
   /** Admits a client transaction: verified once here, then forwarded to every validator. */
   async submit(tx: Tx): Promise<'added' | 'known' | 'committed' | 'full'> {
     verifyTx(tx, this.genesis.chainId)
-    if ((await this.store.getTx(tx.id)) !== null) return 'committed'
+    if ((await this.store.txLocations([tx.id]))[0] !== null) return 'committed'
     const r = this.mempool.admit(tx, performance.now())
     if (r === 'added') {
       this.#admitted(tx)
@@ -250,12 +253,12 @@ export class VigilNode {
   }
 
   *#pendingRequests(): Generator<Input> {
-    for (const e of this.mempool.entries()) yield { type: 'request', request: { id: e.tx.id, payload: e.tx.bytes } }
+    for (const e of this.mempool.entries()) yield requestInput(e.tx)
   }
 
   #admitted(tx: Tx): void {
     this.metrics.mempoolSize.set(this.mempool.size)
-    this.driver.push({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
+    this.driver.push(requestInput(tx))
   }
 
   async #onGossip(from: number, frame: Uint8Array): Promise<void> {
@@ -308,7 +311,7 @@ export class VigilNode {
   async #execute(d: Delivery): Promise<Uint8Array> {
     const txs = d.batch.requests.map((r) => this.mempool.get(toHex(r.id))?.tx ?? decodeTx(r.payload))
     const { block, hash } = await this.executor.commit(
-      { seq: d.seq, view: d.view, time: d.batch.time, parent: d.batch.parent, payloads: [], digest: d.digest, cert: d.cert },
+      { seq: d.seq, time: d.batch.time, parent: d.batch.parent, digest: d.digest, cert: d.cert },
       txs,
       (tx) => {
         const id = toHex(tx.id)
@@ -343,8 +346,7 @@ export class VigilNode {
   #halt(err: unknown): void {
     this.halted = (err as Error).message ?? String(err)
     this.log.fatal({ err }, 'peer halted: it will not vote or commit until the cause is fixed')
-    clearInterval(this.#ticker)
-    clearInterval(this.#lagProbe)
+    this.#stopTimers()
   }
 
   async #ensureGenesis(): Promise<void> {
@@ -360,6 +362,9 @@ export class VigilNode {
     }
   }
 }
+
+/** A client transaction as the consensus core takes it. */
+const requestInput = (tx: Tx): Input => ({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
 
 export async function startNode(cfg: NodeConfig, log: Logger, opts: { fullCheck?: boolean } = {}): Promise<VigilNode> {
   const node = new VigilNode(cfg, log, opts)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { quorumSize } from '@vigil/common'
 import { waitFor, type Status } from '../cluster.js'
 import type { TestnetDriver } from './driver.js'
 import type { History } from './workload.js'
@@ -22,7 +23,6 @@ export interface LedgerReport {
   lost: number
 }
 
-const quorum = (n: number) => 2 * Math.floor((n - 1) / 3) + 1
 
 /** Waits until `peers` report the same height, last block and state root twice in a row. */
 export async function waitConverged(t: TestnetDriver, peers: number[], timeoutMs = 60_000): Promise<Status[]> {
@@ -66,7 +66,7 @@ export async function checkLedger(t: TestnetDriver, history: History, peers: num
   const chain = chains[0]!
   for (const b of chain.slice(1)) {
     const signers = new Set(b.certificate?.sigs.map((s) => s.replica) ?? [])
-    assert.ok(signers.size >= quorum(t.size), `block ${b.header.height} committed without a quorum certificate (signers: ${[...signers].join(',')})`)
+    assert.ok(signers.size >= quorumSize(t.size), `block ${b.header.height} committed without a quorum certificate (signers: ${[...signers].join(',')})`)
   }
 
   const where = new Map<string, Array<{ height: number; index: number }>>()

@@ -1,4 +1,4 @@
-import { decodeTx, fromHex, headerHash, toHex } from '@vigil/common'
+import { decodeTx, fromHex, headerHash, quorumSize, toHex } from '@vigil/common'
 import type { VigilNode, CommittedTxView } from '../daemon.js'
 import { QueryError, query } from '../execution/index.js'
 import { certifiedProof } from '../audit/certified-proof.js'
@@ -51,7 +51,7 @@ export class PeerService implements LedgerService {
     if (n.halted !== null) return { ready: false, reason: `halted: ${n.halted}` }
     if (n.repairing !== null) return { ready: false, reason: `repairing damaged store: ${n.repairing}` }
     if (n.syncProgress() !== false) return { ready: false, reason: 'syncing blocks from peers' }
-    const quorum = 2 * Math.floor((n.genesis.validators.length - 1) / 3) + 1
+    const quorum = quorumSize(n.genesis.validators.length)
     const reachable = n.links.connectedPeers().length + 1
     if (reachable < quorum) return { ready: false, reason: `connected to ${reachable} of ${quorum} validators needed for a quorum` }
     return { ready: true, reason: 'ok' }

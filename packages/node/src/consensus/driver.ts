@@ -73,7 +73,11 @@ export class ConsensusDriver {
       this.#tickQueued = true
     }
     this.#queue.push(input)
-    if (!this.#running && !this.#paused) this.#idle = this.#pump()
+    this.#kick()
+  }
+
+  #kick(): void {
+    if (!this.#running) this.#idle = this.#pump()
   }
 
   /** Stops stepping (block sync is about to write blocks); resolves once the step in hand is done. */
@@ -88,7 +92,7 @@ export class ConsensusDriver {
     this.#queue.length = 0
     this.#tickQueued = false
     this.#queue.push({ type: 'stateTransferred', seq, blockHash }, ...pending)
-    if (!this.#running) this.#idle = this.#pump()
+    this.#kick()
   }
 
   /** Stops taking inputs and waits for the step in hand to finish (its block committed). */

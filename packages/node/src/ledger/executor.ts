@@ -1,19 +1,18 @@
 import {
-  ValidationError, decodeTx, equalBytes, headerHash, resultsRootOf, toHex, txRootOf, validatorsHash,
+  ValidationError, equalBytes, headerHash, resultsRootOf, toHex, txRootOf, validatorsHash,
   type Block, type CommitCertificate, type Genesis, type Tx, type TxResult,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
 import { ResultCode, executeBlock, type BlockContext, type StateReader } from '../execution/index.js'
 
-/** A batch ordered by consensus, as the executor needs it. */
+/** A batch ordered by consensus, as the executor needs it (its transactions are passed beside it, decoded). */
 export interface OrderedBatch {
   seq: number
-  view: number
   time: number
   /** hash(header seq-1) the batch was proposed on; null for a null batch (a hole filled by a view change). */
   parent: Uint8Array | null
-  payloads: Uint8Array[]
   digest: Uint8Array
+  /** Stored beside the block; it names the view that certified the batch. */
   cert: CommitCertificate | null
 }
 
@@ -52,14 +51,13 @@ export class BlockExecutor {
   }
 
   /** Executes a batch and builds its block without writing it; `verified` names transactions whose signatures were checked already. */
-  async build(b: OrderedBatch, txs?: Tx[], verified?: (tx: Tx) => boolean): Promise<Block> {
+  async build(b: OrderedBatch, list: Tx[], verified?: (tx: Tx) => boolean): Promise<Block> {
     const head = this.store.head()
     if (head === null) throw new ValidationError('store has no genesis block')
     if (b.seq !== head.height + 1) throw new ValidationError(`batch ${b.seq} does not follow head ${head.height}`)
     if (b.parent !== null && !equalBytes(b.parent, head.hash)) {
       throw new DivergenceError(`batch ${b.seq} was certified on parent ${toHex(b.parent)}, but this peer's block ${head.height} is ${toHex(head.hash)}`)
     }
-    const list = txs ?? b.payloads.map(decodeTx)
     const time = b.parent === null ? head.time : b.time
     const results = await this.#execute(list, { height: b.seq, time, chainId: this.genesis.chainId, admins: this.genesis.admins, verified })
     const stateRoot = await this.store.previewStateRoot(results)
@@ -96,7 +94,7 @@ export class BlockExecutor {
   }
 
   /** Executes and commits; returns the block and its header hash (the next batch's parent). */
-  async commit(b: OrderedBatch, txs?: Tx[], verified?: (tx: Tx) => boolean): Promise<{ block: Block; hash: Uint8Array }> {
+  async commit(b: OrderedBatch, txs: Tx[], verified?: (tx: Tx) => boolean): Promise<{ block: Block; hash: Uint8Array }> {
     const block = await this.build(b, txs, verified)
     await this.store.commitBlock(block, b.cert)
     return { block, hash: headerHash(block.header) }

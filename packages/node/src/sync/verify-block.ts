@@ -56,7 +56,7 @@ export class BlockVerifier {
   /** The batch the certificate signed: a normal batch on our head, or a null batch (view-change hole). */
   #batchOf(block: Block, cert: CommitCertificate): OrderedBatch {
     const h = block.header
-    const base = { seq: h.height, view: cert.view, payloads: [], digest: h.batchDigest, cert }
+    const base = { seq: h.height, digest: h.batchDigest, cert }
     if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
     if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH), h.batchDigest)) return { ...base, time: 0, parent: null }
     throw new ValidationError(`block ${h.height}: batch digest does not match its time, parent and transactions`)
