@@ -61,6 +61,9 @@ import { verifyLedger, type VerifyOptions, type VerifyReport } from './verify.js
 
 export const MAX_SCAN_LIMIT = 1000
 export const MAX_HISTORY_LIMIT = 1000
+/** Bounds of one commitBlocks group: a sync response (64 blocks) fits with room to spare. */
+export const MAX_GROUP_BLOCKS = 256
+export const MAX_GROUP_BYTES = 64 * 1024 * 1024
 const DEFAULT_HISTORY_LIMIT = 100
 
 /** Per-transaction write sets in block order: what the node has after executing a block (a TxResult[] fits). */
@@ -286,15 +289,20 @@ export class LedgerStore {
     this.#prepared = null
   }
 
-  /** The prepared tree update if it was made for exactly these writes; otherwise a fresh one. */
-  #takePrepared(block: Block): Prepared {
-    const p = this.#prepared
-    this.#prepared = null
+  /**
+   * The tree update of block `height`: the prepared one if it was made for exactly these writes
+   * on the committed tree, otherwise a fresh one on top of `on` (the previous block of a group).
+   */
+  #takePrepared(block: Block, on: Pending | undefined): Prepared {
     const height = block.header.height
-    if (p !== null && p.height === height && samePlan(p.plan, block.results)) return p
-    if (p !== null) this.#tree.discard(p.pending)
+    const p = this.#prepared
+    if (on === undefined) {
+      this.#prepared = null
+      if (p !== null && p.height === height && samePlan(p.plan, block.results)) return p
+      if (p !== null) this.#tree.discard(p.pending)
+    }
     const plan = planWrites(block.results, height)
-    return { height, plan, pending: this.#tree.prepare(plan) }
+    return { height, plan, pending: this.#tree.prepare(plan, on) }
   }
 
   /**
@@ -303,28 +311,53 @@ export class LedgerStore {
    * from slices of that encoding, which is also the stored record.
    */
   commitBlock(block: Block, cert: CommitCertificate | null): Promise<void> {
+    return this.commitBlocks([{ block, cert }])
+  }
+
+  /**
+   * Group commit: consecutive blocks on top of the head, each checked as commitBlock checks it
+   * and against the one before, written in ONE synced batch. Resolves once that batch is durable;
+   * if any block is refused, nothing is written and the head does not move. At most
+   * MAX_GROUP_BLOCKS blocks and MAX_GROUP_BYTES of encoded blocks (the batch is held in memory).
+   */
+  commitBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
     return this.#locked(async () => {
-      const head = this.#requireHealthy()
-      const { header } = block
-      checkLink(header, { height: head.height, hash: head.hash, chainId: this.#chainId! })
-      const enc = encodeChecked(block)
-      checkBody(block, enc)
-      if (cert !== null) checkCertificate(cert, header)
-      const { plan, pending } = this.#takePrepared(block)
+      let tip = this.#requireHealthy()
+      if (entries.length > MAX_GROUP_BLOCKS) throw new ValidationError(`commitBlocks: ${entries.length} blocks, limit ${MAX_GROUP_BLOCKS}`)
+      const staged: Prepared[] = []
+      const ops: BatchOp[] = []
+      let bytes = 0
+      let writes = 0
       try {
-        if (!equalBytes(pending.root, header.stateRoot)) {
-          throw new ValidationError(`block.header.stateRoot: is ${toHex(header.stateRoot)}, but the block's writes give ${toHex(pending.root)}`)
+        for (const { block, cert } of entries) {
+          const { header } = block
+          checkLink(header, { height: tip.height, hash: tip.hash, chainId: this.#chainId! })
+          const enc = encodeChecked(block)
+          bytes += enc.bytes.byteLength
+          if (bytes > MAX_GROUP_BYTES) throw new ValidationError(`commitBlocks: blocks up to height ${header.height} encode to ${bytes} bytes, limit ${MAX_GROUP_BYTES}`)
+          checkBody(block, enc)
+          if (cert !== null) checkCertificate(cert, header)
+          const prepared = this.#takePrepared(block, staged.at(-1)?.pending)
+          staged.push(prepared)
+          const { pending, plan } = prepared
+          if (!equalBytes(pending.root, header.stateRoot)) {
+            throw new ValidationError(`block.header.stateRoot: is ${toHex(header.stateRoot)}, but the block's writes give ${toHex(pending.root)}`)
+          }
+          const hash = sha256(headerBytes(enc))
+          tip = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
+          pushBlockOps(ops, block, enc, hash, plan, cert)
+          writes += plan.length
         }
-        const hash = sha256(headerBytes(enc))
-        const next: Head = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
-        await this.#write(blockOps(block, enc, hash, plan, cert, next))
-        this.#tree.adopt(pending)
-        this.#head = next
+        if (staged.length === 0) return
+        ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(tip) })
+        await this.#write(ops)
       } catch (err) {
-        this.#tree.discard(pending)
+        for (const p of staged) this.#tree.discard(p.pending)
         throw err
       }
-      this.#maybeSnapshot(header.height, plan.length)
+      for (const p of staged) this.#tree.adopt(p.pending)
+      this.#head = tip
+      this.#maybeSnapshot(tip.height, writes)
     })
   }
 
@@ -541,14 +574,14 @@ function samePlan(plan: readonly PlannedWrite[], results: BlockWrites): boolean 
 
 const headerBytes = (enc: EncodedBlock): Uint8Array => enc.bytes.subarray(enc.layout.header[0], enc.layout.header[1])
 
-/** Everything one block puts in the database; LevelDB applies a batch in order, so the last write of a key wins. */
-function blockOps(block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, head: Head): BatchOp[] {
+/** Appends everything one block puts in the database; LevelDB applies a batch in order, so the last write of a key wins. */
+function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null): void {
   const height = block.header.height
-  const ops: BatchOp[] = [
+  ops.push(
     { type: 'put', key: blockKey(height), value: enc.bytes },
     { type: 'put', key: headerKey(height), value: headerBytes(enc) },
     { type: 'put', key: hashKey(hash), value: u64(height) },
-  ]
+  )
   if (cert !== null) ops.push({ type: 'put', key: certKey(height), value: encodeCertificate(cert) })
   block.txs.forEach((tx, index) => ops.push({ type: 'put', key: txKey(tx.id), value: encodeTxLoc({ height, index }) }))
   for (const w of plan) {
@@ -556,6 +589,4 @@ function blockOps(block: Block, enc: EncodedBlock, hash: Uint8Array, plan: reado
     ops.push(w.value === null ? { type: 'del', key: sk } : { type: 'put', key: sk, value: encodeLeaf({ height, index: w.index }, w.value) })
     ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: HISTORY_ENTRY })
   }
-  ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(head) })
-  return ops
 }

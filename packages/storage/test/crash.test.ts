@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import { equalBytes, headerHash } from '@vigil/common'
@@ -20,9 +21,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promi
   }
 }
 
-/** Starts the committing child, lets it run for `runMs` after its first commit, then SIGKILLs it. */
-async function runAndKill(dir: string, runMs: number): Promise<{ lastReported: number }> {
-  const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts the committing child (extra args: group size and source store), lets it run for `runMs` after its first commit, then SIGKILLs it. */
+async function runAndKill(dir: string, runMs: number, args: string[] = []): Promise<{ lastReported: number }> {
+  const child = spawn(process.execPath, [CHILD, dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -44,33 +45,43 @@ async function runAndKill(dir: string, runMs: number): Promise<{ lastReported: n
   return { lastReported: heads[heads.length - 1]! }
 }
 
+/** Kills the child ITERATIONS times; after each, the store must reopen undamaged at a boundary of `group` blocks. */
+async function killLoop(dir: string, group: number, args: string[]): Promise<void> {
+  let previous = -1
+  for (let i = 0; i < ITERATIONS; i++) {
+    const { lastReported } = await runAndKill(dir, Math.floor(Math.random() * 120), args)
+    const store = await LedgerStore.open(dir)
+    try {
+      assert.equal(store.damage(), null, `iteration ${i}: store damaged`)
+      const head = store.head()!
+      // Every reported commit was durable; at most the one in flight may also have landed, whole.
+      assert.ok(head.height === lastReported || head.height === lastReported + group, `iteration ${i}: head ${head.height}, child reported ${lastReported}`)
+      assert.equal(head.height % group, 0, `iteration ${i}: head ${head.height} is inside a group of ${group}`)
+      assert.ok(head.height > previous, `iteration ${i}: no progress from ${previous}`)
+      const block = (await store.getBlock(head.height))!
+      assert.ok(equalBytes(headerHash(block.header), head.hash), `iteration ${i}: head block does not hash to the head`)
+      assert.ok(equalBytes(block.header.stateRoot, head.stateRoot))
+      assert.equal(await store.getBlock(head.height + 1), null)
+      // Full check every few rounds and at the end; a cheap one (state and indexes of the last blocks) otherwise.
+      const full = i % 5 === 4 || i === ITERATIONS - 1
+      const report = await store.verifyStore(full ? {} : { fromHeight: Math.max(0, head.height - 3 * group) })
+      assert.deepEqual(report, { ok: true, height: head.height }, `iteration ${i}: ${JSON.stringify(report)}`)
+      previous = head.height
+    } finally {
+      await store.close()
+    }
+  }
+}
+
 describe('kill during commit', () => {
   const t = tempDir()
   after(() => t.cleanup())
 
   it(`reopens at a complete block boundary after ${ITERATIONS} SIGKILLs`, { timeout: 240_000 }, async () => {
-    let previous = -1
-    for (let i = 0; i < ITERATIONS; i++) {
-      const { lastReported } = await runAndKill(t.dir, Math.floor(Math.random() * 120))
-      const store = await LedgerStore.open(t.dir)
-      try {
-        assert.equal(store.damage(), null, `iteration ${i}: store damaged`)
-        const head = store.head()!
-        // Every reported commit was durable; at most the one in flight may also have landed.
-        assert.ok(head.height >= lastReported && head.height <= lastReported + 1, `iteration ${i}: head ${head.height}, child reported ${lastReported}`)
-        assert.ok(head.height > previous, `iteration ${i}: no progress from ${previous}`)
-        const block = (await store.getBlock(head.height))!
-        assert.ok(equalBytes(headerHash(block.header), head.hash), `iteration ${i}: head block does not hash to the head`)
-        assert.ok(equalBytes(block.header.stateRoot, head.stateRoot))
-        assert.equal(await store.getBlock(head.height + 1), null)
-        // Full check every few rounds and at the end; a cheap one (state and indexes of the last blocks) otherwise.
-        const full = i % 5 === 4 || i === ITERATIONS - 1
-        const report = await store.verifyStore(full ? {} : { fromHeight: Math.max(0, head.height - 3) })
-        assert.deepEqual(report, { ok: true, height: head.height }, `iteration ${i}: ${JSON.stringify(report)}`)
-        previous = head.height
-      } finally {
-        await store.close()
-      }
-    }
+    await killLoop(join(t.dir, 'single'), 1, [])
+  })
+
+  it(`reopens at a complete group boundary after ${ITERATIONS} SIGKILLs during commitBlocks`, { timeout: 240_000 }, async () => {
+    await killLoop(join(t.dir, 'group'), 3, ['3', join(t.dir, 'source')])
   })
 })

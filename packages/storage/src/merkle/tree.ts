@@ -139,14 +139,19 @@ export class StateTree {
     this.#size = refs.length
   }
 
-  /** Computes the tree after `updates` (any order; the last update of a key wins) without changing the current one. */
-  prepare(updates: readonly LeafUpdate[]): Pending {
+  /**
+   * Computes the tree after `updates` (any order; the last update of a key wins) without changing
+   * the current one, on top of the current version or of a pending one (several blocks in one
+   * commit): adopt them in order, or discard them all.
+   */
+  prepare(updates: readonly LeafUpdate[], on?: Pending): Pending {
     // A stable sort keeps a key's updates in call order, so the last of each run of equal keys wins.
     const sorted = updates.slice().sort((a, b) => Buffer.compare(a.keyHash, b.keyHash))
     const ups = sorted.filter((u, i) => i + 1 === sorted.length || Buffer.compare(u.keyHash, sorted[i + 1]!.keyHash) !== 0)
     const ctx: Ctx = { createdInner: [], createdLeaves: [], replacedInner: [], replacedLeaves: [], sizeDelta: 0 }
-    const rootRef = this.#update(this.#root, 0, ups, 0, ups.length, ctx)
-    return { ...ctx, base: this.#root, rootRef, root: rootRef === 0 ? emptyStateRoot() : copy(this.#hashOf(rootRef)) }
+    const base = on === undefined ? this.#root : on.rootRef
+    const rootRef = this.#update(base, 0, ups, 0, ups.length, ctx)
+    return { ...ctx, base, rootRef, root: rootRef === 0 ? emptyStateRoot() : copy(this.#hashOf(rootRef)) }
   }
 
   adopt(p: Pending): void {
