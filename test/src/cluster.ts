@@ -21,6 +21,8 @@ export interface ClusterOptions {
   nodes?: number
   consensus?: Partial<ConsensusParams>
   logLevel?: string
+  /** Extra node flags for every peer process, e.g. ['--cpu-prof'] when profiling a benchmark. */
+  nodeArgs?: string[]
 }
 
 export interface Committed {
@@ -37,6 +39,7 @@ export class Cluster {
   private constructor(
     readonly dir: string,
     readonly manifest: TestnetManifest,
+    private readonly nodeArgs: string[],
   ) {
     this.procs = manifest.nodes.map(() => null)
     this.admin = readKeyFile(manifest.adminKey)
@@ -45,7 +48,7 @@ export class Cluster {
   static async create(o: ClusterOptions = {}): Promise<Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'))
     const manifest = await initTestnet({ dir, nodes: o.nodes ?? 4, basePort: 0, chainId: 'vigil-e2e', consensus: o.consensus, force: false, logLevel: o.logLevel ?? 'info' })
-    return new Cluster(dir, manifest)
+    return new Cluster(dir, manifest, o.nodeArgs ?? [])
   }
 
   /** Creates a testnet, starts every peer and waits until all are ready. */
@@ -79,7 +82,7 @@ export class Cluster {
   start(i: number): void {
     if (this.procs[i] !== null && this.procs[i]!.exitCode === null && this.procs[i]!.signalCode === null) throw new Error(`vp${i} is already running`)
     const out = createWriteStream(this.logFile(i), { flags: 'a' })
-    const child = spawn(process.execPath, [VIGIL_BIN, 'node', 'start', '--home', this.home(i)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...this.nodeArgs, VIGIL_BIN, 'node', 'start', '--home', this.home(i)], { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout.pipe(out)
     child.stderr.pipe(out)
     live.add(child)

@@ -33,7 +33,7 @@ export function expectBool(v: unknown, what: string): boolean {
   return v
 }
 
-/** JSON values only: no bytes, no bigint, no undefined, finite numbers, bounded depth. */
+/** JSON values only: no bytes, no bigint, no undefined, finite numbers, no "__proto__" keys, bounded depth. */
 export function expectJson(v: unknown, what: string, maxDepth = 32): unknown {
   const walk = (x: unknown, depth: number): void => {
     if (depth > maxDepth) throw new DecodeError(`${what}: nested deeper than ${maxDepth}`)
@@ -47,6 +47,8 @@ export function expectJson(v: unknown, what: string, maxDepth = 32): unknown {
       return
     }
     if (typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+      // A "__proto__" member cannot survive decoding into a plain object, so it could never be read back.
+      if (Object.hasOwn(x, '__proto__')) throw new DecodeError(`${what}: "__proto__" is not allowed as a key`)
       for (const e of Object.values(x as Record<string, unknown>)) walk(e, depth + 1)
       return
     }

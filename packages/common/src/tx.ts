@@ -29,6 +29,8 @@ export interface Tx {
   readonly id: Uint8Array
   /** The canonical encoding, exactly as carried in blocks. */
   readonly bytes: Uint8Array
+  /** What the signature covers (and the id hashes): kept so it is built once per transaction. */
+  readonly signBytes: Uint8Array
 }
 
 export const TX_VERSION = 1
@@ -41,16 +43,34 @@ function bodyFields(b: TxBody): unknown[] {
   return [b.chainId, b.signer, b.instance, b.method, b.args, b.nonce]
 }
 
+const SIGN_DOMAIN = 'vigil/tx/1'
+
 export function txSignBytes(body: TxBody): Uint8Array {
-  return encode(['vigil/tx/1', ...bodyFields(body)])
+  return encode([SIGN_DOMAIN, ...bodyFields(body)])
 }
 
 export function txId(body: TxBody): Uint8Array {
   return sha256(txSignBytes(body))
 }
 
-function assemble(body: TxBody, sig: Uint8Array, bytes?: Uint8Array): Tx {
-  return { body, sig, id: txId(body), bytes: bytes ?? encode([TX_VERSION, ...bodyFields(body), sig]) }
+/**
+ * The sign bytes cut from a canonical encoding instead of re-encoding the body (measured at
+ * about a third of decodeTx's cost): [1, ...fields, sig] and [SIGN_DOMAIN, ...fields] share the
+ * fields' bytes; only the array head, the first element and the trailing signature differ.
+ */
+const SIGN_HEAD = encode([SIGN_DOMAIN, 0, 0, 0, 0, 0, 0]).subarray(0, 2 + SIGN_DOMAIN.length)
+const SIG_TAIL_BYTES = 2 + SIGNATURE_BYTES
+
+function signBytesOf(bytes: Uint8Array): Uint8Array {
+  const fields = bytes.subarray(2, bytes.byteLength - SIG_TAIL_BYTES)
+  const out = new Uint8Array(SIGN_HEAD.byteLength + fields.byteLength)
+  out.set(SIGN_HEAD)
+  out.set(fields, SIGN_HEAD.byteLength)
+  return out
+}
+
+function assemble(body: TxBody, sig: Uint8Array, signBytes: Uint8Array, bytes?: Uint8Array): Tx {
+  return { body, sig, id: sha256(signBytes), signBytes, bytes: bytes ?? encode([TX_VERSION, ...bodyFields(body), sig]) }
 }
 
 function checkBody(b: TxBody): TxBody {
@@ -66,7 +86,8 @@ function checkBody(b: TxBody): TxBody {
 
 export function signTx(body: TxBody, signer: Signer): Tx {
   checkBody(body)
-  const tx = assemble(body, signer.sign(txSignBytes(body)))
+  const signBytes = txSignBytes(body)
+  const tx = assemble(body, signer.sign(signBytes), signBytes)
   if (tx.bytes.byteLength > MAX_TX_BYTES) throw new ValidationError(`transaction is ${tx.bytes.byteLength} bytes, over the limit of ${MAX_TX_BYTES}`)
   return tx
 }
@@ -84,11 +105,12 @@ export function decodeTx(bytes: Uint8Array): Tx {
     args: f[5] as Record<string, unknown>,
     nonce: f[6] as string,
   })
-  return assemble(body, expectBytes(f[7], 'tx.sig', SIGNATURE_BYTES), bytes)
+  // Canonical, with an 8-element array head, version 1 and a 64-byte signature last: the layout signBytesOf cuts.
+  return assemble(body, expectBytes(f[7], 'tx.sig', SIGNATURE_BYTES), signBytesOf(bytes), bytes)
 }
 
 /** Throws a ValidationError naming the problem; the chain id check stops cross-chain replay. */
 export function verifyTx(tx: Tx, chainId: string): void {
   if (tx.body.chainId !== chainId) throw new ValidationError(`transaction is for chain "${tx.body.chainId}", this is "${chainId}"`)
-  if (!verifySignature(tx.body.signer, txSignBytes(tx.body), tx.sig)) throw new ValidationError('transaction signature does not verify')
+  if (!verifySignature(tx.body.signer, tx.signBytes, tx.sig)) throw new ValidationError('transaction signature does not verify')
 }

@@ -302,11 +302,6 @@ export class Replica {
       return this.drop('pre-prepare: not from the primary')
     }
     if (!this.inWindow(m.seq)) return this.drop(`pre-prepare ${m.seq}: outside the watermarks`)
-    const checked = this.checkBatch(m.batch)
-    if ('error' in checked) {
-      this.fault(from, checked.error)
-      return this.drop(`pre-prepare ${m.seq}: ${checked.error}`)
-    }
     const digest = digestOf(m.batch)
     if (!this.crypto.verify(from, prepareSignBytes(this.d, m.view, m.seq, digest), m.sig)) return this.drop(`pre-prepare ${m.seq}: bad signature`)
     const slot = this.log.peek(m.seq)
@@ -316,7 +311,14 @@ export class Replica {
       this.fault(from, `equivocation: two pre-prepares for view ${m.view} seq ${m.seq}`)
       return this.drop(`pre-prepare ${m.seq}: conflicts with an earlier one`)
     }
+    // Retransmissions and duplicates are settled above, before the costly per-request checks: a
+    // retransmitted batch that is already committed here would otherwise look like stale requests.
     if (m.seq <= this.lastDelivered) return this.drop(`pre-prepare ${m.seq}: already committed`)
+    const checked = this.checkBatch(m.batch)
+    if ('error' in checked) {
+      this.fault(from, checked.error)
+      return this.drop(`pre-prepare ${m.seq}: ${checked.error}`)
+    }
     if (this.lastExecuted < 0 || m.seq > this.lastExecuted + 1) {
       if (this.waiting.size >= this.p.watermarkWindow) return this.drop(`pre-prepare ${m.seq}: waiting buffer full`)
       this.waiting.set(m.seq, { msg: m, digest, keys: checked.keys })

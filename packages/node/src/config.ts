@@ -39,7 +39,7 @@ const DEFAULTS: Omit<NodeConfigFile, 'genesis' | 'key' | 'listen'> = {
   http: { host: '127.0.0.1', port: 8700, maxBodyBytes: 256 * 1024, commitWaitMs: 15_000 },
   log: { level: 'info' },
   tickMs: 5,
-  mempool: { maxTxs: 50_000 },
+  mempool: { maxTxs: 10_000 },
 }
 
 const schema = {

@@ -53,7 +53,11 @@ export class VigilNode {
   readonly mempool: Mempool
   readonly waiters = new CommitWaiters<CommittedTxView>()
   readonly #recent = new RecentIds(RECENT_IDS_MAX)
-  /** Transactions in PRE-PREPAREs whose signatures this peer checked, so execution need not check again. */
+  /**
+   * Transactions in PRE-PREPAREs whose signatures this peer checked, so execution need not check
+   * again. Keyed by id and signature: the id covers the body only, so a primary could pair a
+   * checked id with other signature bytes.
+   */
   readonly #checked = new RecentIds(CHECKED_IDS_MAX)
   store!: LedgerStore
   links!: PeerLinks
@@ -240,25 +244,52 @@ export class VigilNode {
     await this.store?.close()
   }
 
-  /** Admits a client transaction: verified once here, then forwarded to every validator. */
-  async submit(tx: Tx): Promise<'added' | 'known' | 'committed' | 'full'> {
-    verifyTx(tx, this.genesis.chainId)
-    if ((await this.store.txLocations([tx.id]))[0] !== null) return 'committed'
+  /**
+   * Admits client transactions: each verified once here, then forwarded to every validator.
+   * The cheap refusals (mempool full, already pending or recently committed) come before the
+   * signature check, so a flood beyond capacity costs little; one index lookup serves the lot.
+   */
+  async submit(txs: readonly Tx[]): Promise<Array<Admission | Error>> {
+    const out: Array<Admission | Error> = txs.map((tx) => {
+      const id = toHex(tx.id)
+      if (this.#recent.has(id)) return 'committed'
+      if (this.mempool.has(id)) return 'known'
+      if (this.mempool.size >= this.mempool.maxTxs) return 'full'
+      try {
+        verifyTx(tx, this.genesis.chainId)
+        return 'added'
+      } catch (err) {
+        return err as Error
+      }
+    })
+    const checked = txs.filter((_, i) => out[i] === 'added')
+    const done = checked.length === 0 ? [] : await this.store.txLocations(checked.map((t) => t.id))
+    let j = 0
+    txs.forEach((tx, i) => {
+      if (out[i] !== 'added') return
+      const r = done[j++] !== null ? 'committed' : this.#admit(tx)
+      if (r === 'added') this.#gossip.push(tx.bytes)
+      out[i] = r
+    })
+    return out
+  }
+
+  /**
+   * Into the mempool and the consensus core. Called after an index lookup: the block holding the
+   * transaction may have committed while it ran, so the recent ids are checked again here.
+   */
+  #admit(tx: Tx): Admission {
+    if (this.#recent.has(toHex(tx.id))) return 'committed'
     const r = this.mempool.admit(tx, performance.now())
     if (r === 'added') {
-      this.#admitted(tx)
-      this.#gossip.push(tx.bytes)
+      this.metrics.mempoolSize.set(this.mempool.size)
+      this.driver.push(requestInput(tx))
     }
     return r
   }
 
   *#pendingRequests(): Generator<Input> {
     for (const e of this.mempool.entries()) yield requestInput(e.tx)
-  }
-
-  #admitted(tx: Tx): void {
-    this.metrics.mempoolSize.set(this.mempool.size)
-    this.driver.push(requestInput(tx))
   }
 
   async #onGossip(from: number, frame: Uint8Array): Promise<void> {
@@ -272,6 +303,8 @@ export class VigilNode {
     }
     const fresh: Tx[] = []
     for (const bytes of list) {
+      // Full: the primary's batches will carry these, and they are checked then.
+      if (this.mempool.size + fresh.length >= this.mempool.maxTxs) break
       try {
         const tx = decodeTx(bytes)
         const id = toHex(tx.id)
@@ -288,7 +321,7 @@ export class VigilNode {
     // A peer with a stale mempool may forward transactions committed long ago.
     const done = await this.store.txLocations(fresh.map((t) => t.id))
     fresh.forEach((tx, i) => {
-      if (done[i] === null && this.mempool.admit(tx, performance.now()) === 'added') this.#admitted(tx)
+      if (done[i] === null) this.#admit(tx)
     })
   }
 
@@ -300,8 +333,10 @@ export class VigilNode {
     try {
       const tx = decodeTx(r.payload)
       if (!equalBytes(tx.id, r.id)) return false
+      const key = checkedKey(tx)
+      if (this.#checked.has(key)) return true
       verifyTx(tx, this.genesis.chainId)
-      this.#checked.add(id)
+      this.#checked.add(key)
       return true
     } catch {
       return false
@@ -313,10 +348,7 @@ export class VigilNode {
     const { block, hash } = await this.executor.commit(
       { seq: d.seq, time: d.batch.time, parent: d.batch.parent, digest: d.digest, cert: d.cert },
       txs,
-      (tx) => {
-        const id = toHex(tx.id)
-        return this.mempool.has(id) || this.#checked.has(id)
-      },
+      (tx) => this.mempool.has(toHex(tx.id)) || this.#checked.has(checkedKey(tx)),
     )
     this.#committed(block)
     return hash
@@ -362,6 +394,11 @@ export class VigilNode {
     }
   }
 }
+
+/** What became of a submitted transaction. */
+export type Admission = 'added' | 'known' | 'committed' | 'full'
+
+const checkedKey = (tx: Tx): string => toHex(tx.id) + toHex(tx.sig)
 
 /** A client transaction as the consensus core takes it. */
 const requestInput = (tx: Tx): Input => ({ type: 'request', request: { id: tx.id, payload: tx.bytes } })

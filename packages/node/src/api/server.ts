@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { DecodeError, ValidationError, fromHex } from '@vigil/common'
 import type { Logger } from '../log.js'
 import { openApiDocument } from './openapi.js'
-import { ApiError, type LedgerService } from './service.js'
+import { ApiError, type LedgerService, type Submitted } from './service.js'
 
 export interface ApiOptions {
   host: string
@@ -55,10 +55,12 @@ export async function startApi(svc: LedgerService, opts: ApiOptions): Promise<{ 
     '/v1/tx',
     { schema: { querystring: { type: 'object', additionalProperties: false, properties: { wait: { enum: ['commit', 'none'] } } } } },
     async (req, reply) => {
-      const bytes = txBytesFrom(req.body)
-      const { txId } = await svc.submit(bytes)
-      if ((req.query as { wait?: string }).wait !== 'commit') return reply.status(202).send({ txId })
-      const done = await svc.waitForCommit(txId, opts.commitWaitMs)
+      const wait = (req.query as { wait?: string }).wait === 'commit'
+      const [r] = await svc.submit([txBytesFrom(req.body)], wait ? opts.commitWaitMs : null)
+      if ('error' in r!) throw r.error
+      const { txId, commit } = r!
+      if (commit === null) return reply.status(202).send({ txId })
+      const done = await commit
       if (done === null) throw new ApiError(504, 'COMMIT_TIMEOUT', `transaction ${txId} not committed within ${opts.commitWaitMs} ms (it may still commit: GET /v1/tx/${txId})`)
       return done
     },
@@ -78,16 +80,26 @@ export async function startApi(svc: LedgerService, opts: ApiOptions): Promise<{ 
     async (req) => {
       const wait = (req.query as { wait?: string }).wait === 'commit'
       const hexes = (req.body as { txs: string[] }).txs
+      const list: Uint8Array[] = []
+      const refused = new Map<number, unknown>()
+      hexes.forEach((hex, i) => {
+        try {
+          list.push(txBytesFrom({ tx: hex }))
+        } catch (err) {
+          refused.set(i, err)
+        }
+      })
+      const submitted = await svc.submit(list, wait ? opts.commitWaitMs : null)
+      let j = 0
       const results = await Promise.all(
-        hexes.map(async (hex): Promise<Record<string, unknown>> => {
-          try {
-            const { txId } = await svc.submit(txBytesFrom({ tx: hex }))
-            if (!wait) return { txId }
-            return ((await svc.waitForCommit(txId, opts.commitWaitMs)) as Record<string, unknown> | null) ?? { txId, error: { code: 'COMMIT_TIMEOUT', message: `not committed within ${opts.commitWaitMs} ms` } }
-          } catch (err) {
-            const e = errorStatus(err)
+        hexes.map(async (_, i): Promise<Record<string, unknown>> => {
+          const r: Submitted = refused.has(i) ? { error: refused.get(i) } : submitted[j++]!
+          if ('error' in r) {
+            const e = errorStatus(r.error)
             return { error: { code: e.code, message: e.message } }
           }
+          if (r.commit === null) return { txId: r.txId }
+          return ((await r.commit) as Record<string, unknown> | null) ?? { txId: r.txId, error: { code: 'COMMIT_TIMEOUT', message: `not committed within ${opts.commitWaitMs} ms` } }
         }),
       )
       return { results }

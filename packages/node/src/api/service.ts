@@ -4,10 +4,11 @@ import { VigilError } from '@vigil/common'
 export interface LedgerService {
   status(): Promise<unknown>
   readiness(): { ready: boolean; reason: string }
-  /** Validates and admits a signed transaction (raw canonical CBOR) to the mempool. */
-  submit(bytes: Uint8Array): Promise<{ txId: string }>
-  /** Resolves once the transaction is committed on this peer, null on timeout. */
-  waitForCommit(txId: string, timeoutMs: number): Promise<unknown | null>
+  /**
+   * Validates and admits signed transactions (raw canonical CBOR) to the mempool, each on its own.
+   * With waitMs, each admitted one's `commit` settles once it is committed on this peer (null on timeout).
+   */
+  submit(list: readonly Uint8Array[], waitMs: number | null): Promise<Submitted[]>
   tx(txId: string): Promise<unknown | null>
   block(height: number): Promise<unknown | null>
   blocks(from: number, limit: number): Promise<unknown[]>
@@ -16,6 +17,9 @@ export interface LedgerService {
   query(instance: string, method: string, args: Record<string, unknown>): Promise<unknown>
   metrics(): Promise<{ contentType: string; body: string }>
 }
+
+/** One submitted transaction: its id (and commit, when waited for), or why it was refused. */
+export type Submitted = { txId: string; commit: Promise<unknown | null> | null } | { error: unknown }
 
 /** An error with the HTTP status it should be answered with. */
 export class ApiError extends VigilError {
