@@ -11,12 +11,15 @@ export interface Vote {
 /** The accepted PRE-PREPARE of a slot; `sig` is the primary's prepare signature. */
 export interface Proposal extends Vote {
   batch: Batch
+  /** keyOf of each request id, in batch order. */
+  requestKeys: readonly string[]
 }
 
 export interface CommittedBatch {
   batch: Batch
   digest: Uint8Array
   cert: CommitCertificate
+  requestKeys: readonly string[]
 }
 
 export type VoteResult = 'new' | 'duplicate' | 'conflict'

@@ -3,6 +3,7 @@ import { keyOf } from './keys.js'
 
 interface Pending {
   request: Request
+  key: string
   arrived: number
 }
 
@@ -14,7 +15,7 @@ interface Pending {
 export class RequestPool {
   private readonly pending = new Map<string, Pending>()
   private readonly delivered = new Map<string, number>()
-  private readonly deliveredBySeq = new Map<number, string[]>()
+  private readonly deliveredBySeq = new Map<number, readonly string[]>()
   private pendingBytesTotal = 0
 
   constructor(private readonly maxPending: number) {}
@@ -43,7 +44,7 @@ export class RequestPool {
     if (this.delivered.has(key)) return 'duplicate request (already delivered)'
     if (this.pending.has(key)) return 'duplicate request'
     if (this.pending.size >= this.maxPending) return 'request pool full'
-    this.pending.set(key, { request, arrived: now })
+    this.pending.set(key, { request, key, arrived: now })
     this.pendingBytesTotal += request.payload.byteLength
     return null
   }
@@ -54,31 +55,31 @@ export class RequestPool {
     return null
   }
 
-  /** The oldest pending requests that fit; they stay pending until delivered. */
-  take(maxCount: number, maxBytes: number): Request[] {
-    const out: Request[] = []
+  /** The oldest pending requests that fit, with their keys; they stay pending until delivered. */
+  take(maxCount: number, maxBytes: number): { requests: Request[]; keys: string[] } {
+    const requests: Request[] = []
+    const keys: string[] = []
     let bytes = 0
     for (const p of this.pending.values()) {
-      if (out.length >= maxCount) break
+      if (requests.length >= maxCount) break
       const size = p.request.payload.byteLength
       if (bytes + size > maxBytes) continue
       bytes += size
-      out.push(p.request)
+      requests.push(p.request)
+      keys.push(p.key)
     }
-    return out
+    return { requests, keys }
   }
 
-  markDelivered(seq: number, requests: readonly Request[]): void {
-    const keys: string[] = []
-    for (const r of requests) {
-      const key = keyOf(r.id)
+  /** `keys` (keyOf of each request id) is kept as is: the caller never mutates it. */
+  markDelivered(seq: number, keys: readonly string[]): void {
+    for (const key of keys) {
       const p = this.pending.get(key)
       if (p !== undefined) {
         this.pendingBytesTotal -= p.request.payload.byteLength
         this.pending.delete(key)
       }
       this.delivered.set(key, seq)
-      keys.push(key)
     }
     if (keys.length > 0) this.deliveredBySeq.set(seq, keys)
   }

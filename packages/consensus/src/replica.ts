@@ -3,7 +3,7 @@ import {
 } from '@vigil/common'
 import { checkpointCertError, commitCertError } from './certs.js'
 import { CheckpointVotes } from './checkpoint.js'
-import { keyOf } from './keys.js'
+import { keyOf, requestKeys } from './keys.js'
 import { Log, addVote, matchingSigs, type Slot, type Vote } from './log.js'
 import { RequestPool } from './mempool.js'
 import {
@@ -22,7 +22,6 @@ const MAX_BACKOFF = 6
 const CATCH_UP_PER_STATUS = 8
 const MAX_PENDING_REQUESTS = 100_000
 const GENESIS_CHECKPOINT: CheckpointCertificate = { seq: 0, blockHash: ZERO_HASH, sigs: [] }
-const NO_PAYLOAD = new Uint8Array(0)
 
 const emptyReady = (): Ready => ({ persist: [], send: [], deliver: [], stateTransfer: null, faults: [], dropped: [] })
 
@@ -122,9 +121,7 @@ export class Replica {
     this.deliverCommitted()
     this.acceptWaiting()
     this.propose()
-    const out = this.out
-    this.out = emptyReady()
-    return out
+    return this.out
   }
 
   status(): ReplicaStatus {
@@ -281,17 +278,16 @@ export class Replica {
   private checkBatch(b: Batch): { error: string } | { keys: string[] } {
     if (b.parent === null) return { error: 'batch has no parent' }
     if (b.requests.length > this.p.batchMaxCount) return { error: 'batch holds more than batchMaxCount requests' }
+    const keys = requestKeys(b.requests)
+    if (new Set(keys).size !== keys.length) return { error: 'batch holds a request twice' }
     let bytes = 0
-    const keys = new Set<string>()
-    for (const r of b.requests) {
+    for (let i = 0; i < keys.length; i++) {
+      const r = b.requests[i]!
       bytes += r.payload.byteLength
-      const k = keyOf(r.id)
-      if (keys.has(k)) return { error: 'batch holds a request twice' }
-      keys.add(k)
       // Requests from our own pool were validated on the way in.
-      if (this.validateRequest !== undefined && !this.pool.isPending(k) && !this.validateRequest(r)) return { error: 'batch holds an invalid request' }
+      if (this.validateRequest !== undefined && !this.pool.isPending(keys[i]!) && !this.validateRequest(r)) return { error: 'batch holds an invalid request' }
     }
-    return bytes > this.p.batchMaxBytes ? { error: 'batch exceeds batchMaxBytes' } : { keys: [...keys] }
+    return bytes > this.p.batchMaxBytes ? { error: 'batch exceeds batchMaxBytes' } : { keys }
   }
 
   private onPrePrepare(from: number, m: PrePrepare): void {
@@ -339,7 +335,7 @@ export class Replica {
       this.fault(primary, `pre-prepare ${m.seq}: proposes a delivered request`)
       return this.drop(`pre-prepare ${m.seq}: request already delivered`)
     }
-    this.installProposal(m.seq, m.batch, digest, m.sig)
+    this.installProposal(m.seq, m.batch, digest, m.sig, keys)
   }
 
   private acceptWaiting(): void {
@@ -352,11 +348,11 @@ export class Replica {
   }
 
   /** Accepts (v, seq, batch) as this view's proposal: persisted before the PREPARE it implies leaves. */
-  private installProposal(seq: number, batch: Batch, digest: Uint8Array, primarySig: Uint8Array): void {
+  private installProposal(seq: number, batch: Batch, digest: Uint8Array, primarySig: Uint8Array, keys: readonly string[]): void {
     const slot = this.log.at(seq, this.view)
     const key = keyOf(digest)
     const primary = this.primaryOf(this.view)
-    slot.pp = { batch, digest, key, sig: primarySig }
+    slot.pp = { batch, digest, key, sig: primarySig, requestKeys: keys }
     slot.prepares.set(primary, { digest, key, sig: primarySig })
     // The prepared record may rely on the pre-prepare record for its batch: give it its own before overwriting.
     if (slot.prepared !== null && slot.pcRecord && slot.prepared.view !== this.view) this.persist(KEYS.prepared(seq), preparedRecord(slot.prepared, true))
@@ -413,8 +409,8 @@ export class Replica {
     if (slot.committed !== null || slot.pp === null || !slot.sentCommit) return
     const sigs = matchingSigs(slot.commits, slot.pp.key)
     if (sigs.length < this.quorum) return
-    const { batch, digest } = slot.pp
-    slot.committed = { batch, digest, cert: { view: slot.view, seq: slot.seq, digest, sigs } }
+    const { batch, digest, requestKeys } = slot.pp
+    slot.committed = { batch, digest, cert: { view: slot.view, seq: slot.seq, digest, sigs }, requestKeys }
   }
 
   private deliverCommitted(): void {
@@ -423,7 +419,7 @@ export class Replica {
       const c = slot.committed
       this.lastDelivered = slot.seq
       this.out.deliver.push({ seq: slot.seq, view: c.cert.view, batch: c.batch, digest: c.digest, cert: c.cert })
-      this.pool.markDelivered(slot.seq, c.batch.requests)
+      this.pool.markDelivered(slot.seq, c.requestKeys)
       if (c.batch.requests.length > 0) this.persist(KEYS.delivered(slot.seq), deliveredRecord(c.batch.requests.map((r) => r.id)))
     }
   }
@@ -441,11 +437,12 @@ export class Replica {
       ? this.pool.size >= p.batchMaxCount || this.pool.pendingBytes >= p.batchMaxBytes || this.now >= oldest + p.batchTimeoutMs
       : this.lastNonEmpty && this.now >= this.lastExecutedAt + p.batchTimeoutMs
     if (!due) return
-    const batch: Batch = { time: Math.max(this.now, this.lastTime), parent: this.lastBlockHash, requests: this.pool.take(p.batchMaxCount, p.batchMaxBytes) }
+    const { requests, keys } = this.pool.take(p.batchMaxCount, p.batchMaxBytes)
+    const batch: Batch = { time: Math.max(this.now, this.lastTime), parent: this.lastBlockHash, requests }
     const digest = digestOf(batch)
     const sig = this.crypto.sign(prepareSignBytes(this.d, this.view, seq, digest))
     this.send('all', { type: 'preprepare', view: this.view, seq, batch, sig })
-    this.installProposal(seq, batch, digest, sig)
+    this.installProposal(seq, batch, digest, sig, keys)
   }
 
   // ---- checkpoints and state transfer --------------------------------------------------
@@ -565,7 +562,7 @@ export class Replica {
     }
     const err = commitCertError(c, this.d, this.n, this.rules.verify, this.quorum)
     if (err !== null) return this.drop(`committed ${c.seq}: ${err}`)
-    this.log.at(c.seq, this.view).committed = { batch: m.batch, digest, cert: c }
+    this.log.at(c.seq, this.view).committed = { batch: m.batch, digest, cert: c, requestKeys: requestKeys(m.batch.requests) }
   }
 
   // ---- view change ---------------------------------------------------------------------
@@ -646,7 +643,7 @@ export class Replica {
     for (const [r, vc] of this.viewChanges) if (vc.msg.view <= this.view) this.viewChanges.delete(r)
     this.waiting.clear()
     this.onStableCert(checkpoint)
-    for (const e of entries) if (this.inWindow(e.seq)) this.installProposal(e.seq, e.batch, e.digest, e.sig)
+    for (const e of entries) if (this.inWindow(e.seq)) this.installProposal(e.seq, e.batch, e.digest, e.sig, requestKeys(e.batch.requests))
   }
 
   // ---- restart -------------------------------------------------------------------------
@@ -670,7 +667,7 @@ export class Replica {
       if (pp.view !== this.view) continue
       const digest = digestOf(pp.batch)
       const key = keyOf(digest)
-      slot.pp = { batch: pp.batch, digest, key, sig: pp.sig }
+      slot.pp = { batch: pp.batch, digest, key, sig: pp.sig, requestKeys: requestKeys(pp.batch.requests) }
       slot.prepares.set(primary, { digest, key, sig: pp.sig })
       if (primary !== this.id) slot.prepares.set(this.id, { digest, key, sig: this.crypto.sign(prepareSignBytes(this.d, pp.view, pp.seq, digest)) })
     }
@@ -681,7 +678,7 @@ export class Replica {
       slot.pcRecord = true
       if (slot.pp !== null && slot.view === pc.view) this.restoreOwnCommit(slot)
     }
-    for (const d of r.delivered) this.pool.markDelivered(d.seq, d.ids.map((id) => ({ id, payload: NO_PAYLOAD })))
+    for (const d of r.delivered) this.pool.markDelivered(d.seq, d.ids.map((id) => keyOf(id)))
   }
 
   /** Restores the COMMIT this replica already sent, for retransmission. */
