@@ -2,6 +2,7 @@ import {
   DecodeError, HASH_BYTES, SIGNATURE_BYTES, decodeCanonical, decodeCertificateFields, encode, expectArray, expectBytes, expectUint,
   type ReplicaSignature,
 } from '@vigil/common'
+import { encodeSimple } from './cbor.js'
 import type { Message, NewViewEntry, ViewChange } from './messages.js'
 import type { Batch, CheckpointCertificate, PreparedCertificate, Request } from './types.js'
 
@@ -39,8 +40,11 @@ function fields(m: Message): unknown[] {
   }
 }
 
+/** Canonical CBOR of the fields: written directly when they are all uints, bytes, null and arrays (always, for well-formed messages). */
+const encodeFields = (f: unknown[]): Uint8Array => encodeSimple(f) ?? encode(f)
+
 export function encodeMessage(m: Message): Uint8Array {
-  return encode(fields(m))
+  return encodeFields(fields(m))
 }
 
 const uint = (v: unknown, what: string): number => expectUint(v, what)
@@ -143,7 +147,7 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
  * pre-prepare record of the same sequence number holds it, so a batch is written once.
  */
 export function encodePreparedRecord(p: PreparedCertificate, withBatch: boolean): Uint8Array {
-  return encode([p.view, p.seq, withBatch ? encBatch(p.batch) : null, encSigs(p.sigs)])
+  return encodeFields([p.view, p.seq, withBatch ? encBatch(p.batch) : null, encSigs(p.sigs)])
 }
 
 export function decodePreparedRecord(bytes: Uint8Array, maxBytes: number): Omit<PreparedCertificate, 'batch'> & { batch: Batch | null } {
