@@ -1,27 +1,43 @@
 import type { Request } from './types.js'
 import { keyOf } from './keys.js'
 
-interface Pending {
-  request: Request
+const PENDING = -1
+
+/** A request this replica knows of: pending (seq = PENDING) or delivered at seq. */
+interface Entry {
   key: string
+  /** Dropped on delivery: dedup needs the key only. */
+  request: Request | null
   arrived: number
+  seq: number
 }
+
+/** Dead queue entries are swept once they outnumber both this and the pending ones. */
+const MIN_SWEEP = 1024
 
 /**
  * Requests waiting to be ordered, and the ids delivered recently (dedup memory).
  * Pending is capped; delivered ids are kept per sequence number and forgotten when a stable
  * checkpoint passes them (see Replica), so both stay bounded.
+ *
+ * One map holds both states, so delivering a pending request updates its entry in place (one
+ * lookup instead of a delete and an insert into a second map); arrival order lives in a queue
+ * from which delivered entries are dropped lazily.
  */
 export class RequestPool {
-  private readonly pending = new Map<string, Pending>()
-  private readonly delivered = new Map<string, number>()
+  private readonly entries = new Map<string, Entry>()
   private readonly deliveredBySeq = new Map<number, readonly string[]>()
+  /** Pending entries in arrival order, plus delivered ones not swept yet (`dead`); none before `head` is pending. */
+  private queue: Entry[] = []
+  private head = 0
+  private dead = 0
+  private pendingCount = 0
   private pendingBytesTotal = 0
 
   constructor(private readonly maxPending: number) {}
 
   get size(): number {
-    return this.pending.size
+    return this.pendingCount
   }
 
   get pendingBytes(): number {
@@ -30,29 +46,34 @@ export class RequestPool {
 
   /** By keyOf(id). */
   isDelivered(key: string): boolean {
-    return this.delivered.has(key)
+    const e = this.entries.get(key)
+    return e !== undefined && e.seq !== PENDING
   }
 
   /** By keyOf(id). */
   isPending(key: string): boolean {
-    return this.pending.has(key)
+    return this.entries.get(key)?.seq === PENDING
   }
 
   /** Null when added, else why not. */
   add(request: Request, now: number): string | null {
     const key = keyOf(request.id)
-    if (this.delivered.has(key)) return 'duplicate request (already delivered)'
-    if (this.pending.has(key)) return 'duplicate request'
-    if (this.pending.size >= this.maxPending) return 'request pool full'
-    this.pending.set(key, { request, key, arrived: now })
+    const known = this.entries.get(key)
+    if (known !== undefined) return known.seq === PENDING ? 'duplicate request' : 'duplicate request (already delivered)'
+    if (this.pendingCount >= this.maxPending) return 'request pool full'
+    const e: Entry = { key, request, arrived: now, seq: PENDING }
+    this.entries.set(key, e)
+    this.queue.push(e)
+    this.pendingCount++
     this.pendingBytesTotal += request.payload.byteLength
     return null
   }
 
-  /** Arrival time of the oldest pending request (Map order is arrival order). */
+  /** Arrival time of the oldest pending request. */
   oldestArrival(): number | null {
-    for (const p of this.pending.values()) return p.arrived
-    return null
+    const q = this.queue
+    while (this.head < q.length && q[this.head]!.seq !== PENDING) this.head++
+    return this.head < q.length ? q[this.head]!.arrived : null
   }
 
   /** The oldest pending requests that fit, with their keys; they stay pending until delivered. */
@@ -60,13 +81,15 @@ export class RequestPool {
     const requests: Request[] = []
     const keys: string[] = []
     let bytes = 0
-    for (const p of this.pending.values()) {
-      if (requests.length >= maxCount) break
-      const size = p.request.payload.byteLength
+    const q = this.queue
+    for (let i = this.head; i < q.length && requests.length < maxCount; i++) {
+      const e = q[i]!
+      if (e.seq !== PENDING) continue
+      const size = e.request!.payload.byteLength
       if (bytes + size > maxBytes) continue
       bytes += size
-      requests.push(p.request)
-      keys.push(p.key)
+      requests.push(e.request!)
+      keys.push(e.key)
     }
     return { requests, keys }
   }
@@ -74,14 +97,20 @@ export class RequestPool {
   /** `keys` (keyOf of each request id) is kept as is: the caller never mutates it. */
   markDelivered(seq: number, keys: readonly string[]): void {
     for (const key of keys) {
-      const p = this.pending.get(key)
-      if (p !== undefined) {
-        this.pendingBytesTotal -= p.request.payload.byteLength
-        this.pending.delete(key)
+      const e = this.entries.get(key)
+      if (e === undefined) this.entries.set(key, { key, request: null, arrived: 0, seq })
+      else {
+        if (e.seq === PENDING) {
+          this.pendingCount--
+          this.pendingBytesTotal -= e.request!.payload.byteLength
+          e.request = null
+          this.dead++
+        }
+        e.seq = seq
       }
-      this.delivered.set(key, seq)
     }
     if (keys.length > 0) this.deliveredBySeq.set(seq, keys)
+    if (this.dead > MIN_SWEEP && this.dead > this.pendingCount) this.sweep()
   }
 
   /** Forgets delivered ids at or below seq; returns the sequence numbers forgotten. */
@@ -89,7 +118,7 @@ export class RequestPool {
     const gone: number[] = []
     for (const [seq, keys] of this.deliveredBySeq) {
       if (seq > upTo) continue
-      for (const k of keys) if (this.delivered.get(k) === seq) this.delivered.delete(k)
+      for (const k of keys) if (this.entries.get(k)?.seq === seq) this.entries.delete(k)
       this.deliveredBySeq.delete(seq)
       gone.push(seq)
     }
@@ -98,7 +127,17 @@ export class RequestPool {
 
   /** After a state transfer the pool may hold requests delivered in the skipped range; drop them all. */
   clearPending(): void {
-    this.pending.clear()
-    this.pendingBytesTotal = 0
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!
+      if (e.seq === PENDING) this.entries.delete(e.key)
+    }
+    this.queue = []
+    this.head = this.dead = this.pendingCount = this.pendingBytesTotal = 0
+  }
+
+  /** Drops delivered entries from the arrival queue, keeping it within twice the pending count (plus MIN_SWEEP). */
+  private sweep(): void {
+    this.queue = this.queue.filter((e) => e.seq === PENDING)
+    this.head = this.dead = 0
   }
 }
