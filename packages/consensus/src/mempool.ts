@@ -26,7 +26,8 @@ const MIN_SWEEP = 1024
  */
 export class RequestPool {
   private readonly entries = new Map<string, Entry>()
-  private readonly deliveredBySeq = new Map<number, readonly string[]>()
+  /** The entries delivered at each seq, so forgetting one needs no lookup. */
+  private readonly deliveredBySeq = new Map<number, Entry[]>()
   /** Pending entries in arrival order, plus delivered ones not swept yet (`dead`); none before `head` is pending. */
   private queue: Entry[] = []
   private head = 0
@@ -94,31 +95,34 @@ export class RequestPool {
     return { requests, keys }
   }
 
-  /** `keys` (keyOf of each request id) is kept as is: the caller never mutates it. */
+  /** By keyOf of each request id. */
   markDelivered(seq: number, keys: readonly string[]): void {
+    const delivered: Entry[] = []
     for (const key of keys) {
-      const e = this.entries.get(key)
-      if (e === undefined) this.entries.set(key, { key, request: null, arrived: 0, seq })
-      else {
-        if (e.seq === PENDING) {
-          this.pendingCount--
-          this.pendingBytesTotal -= e.request!.payload.byteLength
-          e.request = null
-          this.dead++
-        }
-        e.seq = seq
+      let e = this.entries.get(key)
+      if (e === undefined) {
+        e = { key, request: null, arrived: 0, seq }
+        this.entries.set(key, e)
+      } else if (e.seq === PENDING) {
+        this.pendingCount--
+        this.pendingBytesTotal -= e.request!.payload.byteLength
+        e.request = null
+        this.dead++
       }
+      e.seq = seq
+      delivered.push(e)
     }
-    if (keys.length > 0) this.deliveredBySeq.set(seq, keys)
+    if (delivered.length > 0) this.deliveredBySeq.set(seq, delivered)
     if (this.dead > MIN_SWEEP && this.dead > this.pendingCount) this.sweep()
   }
 
   /** Forgets delivered ids at or below seq; returns the sequence numbers forgotten. */
   forget(upTo: number): number[] {
     const gone: number[] = []
-    for (const [seq, keys] of this.deliveredBySeq) {
+    for (const [seq, delivered] of this.deliveredBySeq) {
       if (seq > upTo) continue
-      for (const k of keys) if (this.entries.get(k)?.seq === seq) this.entries.delete(k)
+      // An entry delivered again at a later seq is that seq's to forget; until then it stays mapped.
+      for (const e of delivered) if (e.seq === seq) this.entries.delete(e.key)
       this.deliveredBySeq.delete(seq)
       gone.push(seq)
     }
