@@ -2,16 +2,22 @@
  * `pnpm bench` (cluster part): what Vigil does on this machine beside what the machine can do,
  * both measured in the same run so the ratios mean something on a shared, noisy machine.
  *   1. ceilings: ed25519 verifies/s (node:crypto, the library the node uses), SHA-256 of 200 B/s,
- *      raw LevelDB batch puts/s; ceiling tx/s = cores x verifies/s / n (every peer verifies every tx)
+ *      raw LevelDB batch puts/s, libp2p frames/s between two processes;
+ *      ceiling tx/s = cores x verifies/s / n (every peer verifies every tx)
  *   2. a 4-peer cluster (separate processes, loopback, Noise + Yamux, LevelDB on disk) under open-loop
  *      load from a separate load-generator process (`vigil bench`) at increasing offered rates
- *   3. commit latency at 25/50/90% of saturation; view change after the primary is killed
- *   4. catch-up of a peer that missed BENCH_CATCHUP_TXS transactions (default 100,000)
+ *   3. commit latency at 25/50/90% of saturation and at 1,000 tx/s offered
+ *   4. scaling: saturation with 2 KB and 16 KB transactions, and with n = 7 (f = 2)
+ *   5. catch-up of a peer that missed BENCH_CATCHUP_TXS transactions (default 100,000)
+ *   6. view change after the primary is killed
+ *   7. memory: RSS per peer and disk bytes per transaction once BENCH_MEMORY_TXS (default 1,000,000)
+ *      transactions are committed; then `vigil verify --home` on a stopped peer's chain
+ * BENCH_QUICK=1 skips 4 and 7 (a few minutes instead of about twenty).
  * Prints a table and writes bench-results/cluster.json at the repository root.
  */
 import { execFile } from 'node:child_process'
 import { createPublicKey, generateKeyPairSync, hash, sign, verify } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -55,7 +61,72 @@ async function ceilings() {
   const leveldb = Math.round(puts / ((performance.now() - t0) / 1000))
   await db.close()
   rmSync(dir, { recursive: true, force: true })
-  return { verifiesPerSec: verifies, sha256PerSec: sha, leveldbPutsPerSec: leveldb, cores: availableParallelism() }
+  return { verifiesPerSec: verifies, sha256PerSec: sha, leveldbPutsPerSec: leveldb, libp2pFramesPerSec: await libp2pFrames(), cores: availableParallelism() }
+}
+
+/** 200 B frames/s between two processes over the node's own links (Noise + Yamux), from the node's throughput test. */
+async function libp2pFrames(): Promise<number> {
+  const test = join(dirname(createRequire(import.meta.url).resolve('@vigil/node/package.json')), 'dist', 'test', 'p2p-throughput.test.js')
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env
+  const { stdout } = await run(process.execPath, ['--test', '--test-reporter=spec', test], { env, maxBuffer: 1 << 22, timeout: 120_000 })
+  const m = /p2p throughput: .*?: (\d+) frames\/s/.exec(stdout)
+  if (m === null) throw new Error(`no throughput line in the p2p test output:\n${stdout.slice(-2000)}`)
+  return Number(m[1])
+}
+
+/** Offered rates rising until the committed rate falls below 70% of the offer; the best committed rate is the saturation. */
+async function saturate(c: Cluster, rates: number[], valueBytes = 64, seconds = 6): Promise<{ committedPerSec: number; sweep: Load[] }> {
+  const sweep: Load[] = []
+  for (const r of rates) {
+    const l = await load(c, r, seconds, valueBytes)
+    sweep.push(l)
+    console.log(`  offered ${r} tx/s (${l.txBytes} B): committed ${l.committedPerSec} tx/s (${l.committed}/${l.sent}), p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms`)
+    if (l.committedPerSec < r * 0.7) break
+  }
+  return { committedPerSec: Math.max(...sweep.map((l) => l.committedPerSec)), sweep }
+}
+
+async function withCluster<T>(nodes: number, fn: (c: Cluster) => Promise<T>): Promise<T> {
+  const c = await Cluster.create({ nodes, logLevel: 'warn' })
+  try {
+    c.startAll()
+    await c.waitReady()
+    await c.deploy(0, 'bench', 'kv')
+    return await fn(c)
+  } finally {
+    await c.destroy()
+  }
+}
+
+const rssMb = (pid: number): number => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024)
+
+function dirBytes(dir: string): number {
+  let total = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) total += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size
+  return total
+}
+
+/** Loads until `total` transactions are committed in all; RSS per peer, disk bytes per transaction, then an audit of a stopped peer. */
+async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<Record<string, unknown>> {
+  let committed = 0
+  const t0 = performance.now()
+  while (committed < total) {
+    const seconds = Math.min(60, Math.ceil((total - committed) / rate))
+    committed += (await load(c, rate, seconds)).committed
+    console.log(`  ${committed} transactions committed (${Math.round((performance.now() - t0) / 1000)} s)`)
+  }
+  const rss = c.procs.map((p) => rssMb(p!.pid!))
+  const height = (await c.status(0))!.height
+  await c.stop(3, 'SIGTERM')
+  const disk = dirBytes(c.home(3))
+  const v0 = performance.now()
+  const { stdout } = await run(process.execPath, [VIGIL, 'verify', '--home', c.home(3), '--json'], { maxBuffer: 1 << 24, timeout: 3_600_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '{}' }))
+  const secs = (performance.now() - v0) / 1000
+  const audit = JSON.parse(stdout) as { ok?: boolean; txs?: number; blocks?: number }
+  return {
+    committed, blocks: height, rssMbPerPeer: rss, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
+    verify: { ok: audit.ok, blocks: audit.blocks, txs: audit.txs, seconds: Number(secs.toFixed(1)), txPerSec: Math.round((audit.txs ?? 0) / secs) },
+  }
 }
 
 interface Load {
@@ -65,6 +136,7 @@ interface Load {
   failed: number
   committedPerSec: number
   latencyMs: { p50: number; p90: number; p99: number; max: number }
+  txBytes: number
 }
 
 async function load(c: Cluster, rateTx: number, seconds: number, valueBytes = 64): Promise<Load> {
@@ -82,21 +154,17 @@ async function main() {
   const n = 4
   const ceilingTx = Math.round((ceil.cores * ceil.verifiesPerSec) / n)
   out.ceilings = { ...ceil, txCeilingPerSec: ceilingTx }
-  console.log(`ceilings: ${ceil.verifiesPerSec} ed25519 verifies/s per core, ${ceil.sha256PerSec} SHA-256(200 B)/s, ${ceil.leveldbPutsPerSec} LevelDB puts/s (1000 x 200 B synced batches), ${ceil.cores} cores -> ceiling ${ceilingTx} tx/s for n=${n}`)
+  console.log(`ceilings: ${ceil.verifiesPerSec} ed25519 verifies/s per core, ${ceil.sha256PerSec} SHA-256(200 B)/s, ${ceil.leveldbPutsPerSec} LevelDB puts/s (1000 x 200 B synced batches), ${ceil.libp2pFramesPerSec} libp2p 200 B frames/s between 2 processes, ${ceil.cores} cores -> ceiling ${ceilingTx} tx/s for n=${n}`)
+  const quick = process.env.BENCH_QUICK === '1'
 
   const c = await Cluster.create({ nodes: n, logLevel: 'warn' })
   try {
     c.startAll()
     await c.waitReady()
     await c.deploy(0, 'bench', 'kv')
-    const sweep: Load[] = []
-    for (const r of (process.env.BENCH_RATES ?? '500,1000,2000,3000,4000').split(',').map(Number)) {
-      const l = await load(c, r, 6)
-      sweep.push(l)
-      console.log(`offered ${r} tx/s: committed ${l.committedPerSec} tx/s (${l.committed}/${l.sent}), p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms`)
-      if (l.committedPerSec < r * 0.7) break
-    }
-    const saturation = Math.max(...sweep.map((l) => l.committedPerSec))
+    console.log('n=4, 200 B transactions:')
+    const rates = (process.env.BENCH_RATES ?? '500,1000,2000,3000,4000,5000').split(',').map(Number)
+    const { committedPerSec: saturation, sweep } = await saturate(c, rates)
     out.saturation = { committedPerSec: saturation, ratioToCeiling: Number((saturation / ceilingTx).toFixed(3)), sweep }
     console.log(`saturation ${saturation} tx/s = ${((100 * saturation) / ceilingTx).toFixed(1)}% of the ${ceilingTx} tx/s ceiling`)
 
@@ -110,6 +178,15 @@ async function main() {
     const at1000 = await load(c, 1000, 5)
     out.latencyAt1000 = at1000.latencyMs
     console.log(`at 1000 tx/s offered: p50 ${at1000.latencyMs.p50} ms, p99 ${at1000.latencyMs.p99} ms`)
+
+    if (!quick) {
+      const sizes: Record<string, unknown> = {}
+      for (const [label, valueBytes, sizeRates] of [['2KB', 1900, [250, 500, 1000, 2000, 3000]], ['16KB', 16_200, [50, 100, 200, 400, 800]]] as const) {
+        console.log(`n=4, ${label} transactions:`)
+        sizes[label] = await saturate(c, [...sizeRates], valueBytes)
+      }
+      out.sizes = sizes
+    }
 
     // Catch-up: a peer misses BENCH_CATCHUP_TXS transactions, then restarts.
     const missed = Number(process.env.BENCH_CATCHUP_TXS ?? 100_000)
@@ -145,6 +222,22 @@ async function main() {
     console.log(`view change after SIGKILL of the primary: next commit after ${viewChangeMs} ms (viewChangeTimeoutMs 1000)`)
   } finally {
     await c.destroy()
+  }
+
+  if (!quick) {
+    const ceiling7 = Math.round((ceil.cores * ceil.verifiesPerSec) / 7)
+    console.log(`n=7 (f=2), 200 B transactions (ceiling ${ceiling7} tx/s):`)
+    const s7 = await withCluster(7, (c7) => saturate(c7, [250, 500, 1000, 1500, 2000, 3000]))
+    out.n7 = { ...s7, ceilingTxPerSec: ceiling7, ratioToCeiling: Number((s7.committedPerSec / ceiling7).toFixed(3)) }
+
+    const total = Number(process.env.BENCH_MEMORY_TXS ?? 1_000_000)
+    const rate = Math.max(500, Math.round((out.saturation as { committedPerSec: number }).committedPerSec * 0.8))
+    console.log(`memory: loading a fresh 4-peer cluster at ${rate} tx/s until ${total} transactions are committed`)
+    const m = await withCluster(4, (c4) => memoryAndAudit(c4, total, rate))
+    out.memory = m
+    console.log(`after ${m.committed} transactions: RSS per peer ${(m.rssMbPerPeer as number[]).join(', ')} MB; ${m.diskBytesPerTx} disk bytes per transaction (${m.diskMb} MB)`)
+    const v = m.verify as { txs: number; seconds: number; txPerSec: number; ok: boolean }
+    console.log(`vigil verify --home on that chain: ${v.txs} transactions in ${v.seconds} s = ${v.txPerSec} tx/s (intact: ${v.ok})`)
   }
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
   writeFileSync(join(ROOT, 'bench-results', 'cluster.json'), JSON.stringify(out, null, 2) + '\n')
