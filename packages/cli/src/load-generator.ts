@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair, toHex, type KeyPair } from '@vigil/common'
+import { Signer, generateKeyPair, toHex } from '@vigil/common'
 import { ApiClient } from './client.js'
 import { makeTx } from './tx.js'
 
@@ -39,7 +39,7 @@ interface BatchAnswer {
 }
 
 /** Signs every transaction of the run up front, so signing is outside the measured window. */
-function presign(o: LoadOptions, keys: KeyPair[]): Uint8Array[] {
+function presign(o: LoadOptions, keys: Signer[]): Uint8Array[] {
   const total = Math.max(1, Math.round(o.rate * o.durationSec))
   const run = toHex(randomBytes(4))
   const value = 'x'.repeat(o.valueBytes)
@@ -52,7 +52,7 @@ const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const tickMs = o.tickMs ?? 10
-  const keys = Array.from({ length: o.clients ?? 16 }, () => generateKeyPair())
+  const keys = Array.from({ length: o.clients ?? 16 }, () => new Signer(generateKeyPair()))
   const txs = presign(o, keys).map(toHex)
   const clients = o.nodes.map((url) => new ApiClient(url, 120_000))
   const latencies: number[] = []

@@ -7,8 +7,10 @@ export async function chainIdOf(client: ApiClient): Promise<string> {
   return (await client.get<{ chainId: string }>('/v1/status')).chainId
 }
 
-export function makeTx(chainId: string, key: KeyPair, instance: string, method: string, args: Record<string, unknown>, nonce?: string): Tx {
-  return signTx({ chainId, signer: key.publicKey, instance, method, args, nonce: nonce ?? toHex(randomBytes(12)) }, new Signer(key))
+/** Pass a Signer when signing many: building one imports the private key (most of the cost of a signature). */
+export function makeTx(chainId: string, key: KeyPair | Signer, instance: string, method: string, args: Record<string, unknown>, nonce?: string): Tx {
+  const signer = key instanceof Signer ? key : new Signer(key)
+  return signTx({ chainId, signer: signer.publicKey, instance, method, args, nonce: nonce ?? toHex(randomBytes(12)) }, signer)
 }
 
 export interface CommittedTx {
