@@ -249,6 +249,7 @@ export class Replica {
     this.lastDelivered = Math.max(this.lastDelivered, seq)
     this.lastBlockHash = blockHash
     this.lastExecutedAt = this.now
+    this.lastProgressAt = this.now
     this.lastNonEmpty = false
     // Requests delivered in the skipped range are unknown here; dropping all pending ones avoids proposing them again.
     this.pool.clearPending()

@@ -182,7 +182,7 @@ export class VigilNode {
           this.repairing = null
         }
         this.#catchingUp = null
-        if (this.halted === null) this.driver.resume(head.height, head.hash, this.#pendingRequests())
+        if (this.halted === null) this.driver.resume(head.height, head.hash, this.#pendingRequests(), Date.now())
       }
     })()
     return this.#catchingUp

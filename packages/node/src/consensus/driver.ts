@@ -86,12 +86,16 @@ export class ConsensusDriver {
     await this.#idle
   }
 
-  /** Steps again: first tells the core how far the ledger now reaches, then hands it the still-pending requests. */
-  resume(seq: number, blockHash: Uint8Array, pending: Iterable<Input>): void {
+  /**
+   * Steps again: first the current time (no ticks reached the core while paused, and requests
+   * stamped with a stale clock would look overdue at the next tick and start a needless view
+   * change), then how far the ledger now reaches, then the still-pending requests.
+   */
+  resume(seq: number, blockHash: Uint8Array, pending: Iterable<Input>, now: number): void {
     this.#paused = false
     this.#queue.length = 0
     this.#tickQueued = false
-    this.#queue.push({ type: 'stateTransferred', seq, blockHash }, ...pending)
+    this.#queue.push({ type: 'tick', now }, { type: 'stateTransferred', seq, blockHash }, ...pending)
     this.#kick()
   }
 
