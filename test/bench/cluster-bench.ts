@@ -117,6 +117,11 @@ async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<
   }
   const rss = c.procs.map((p) => rssMb(p!.pid!))
   const height = (await c.status(0))!.height
+  // The consensus log and pools stay bounded however long the run: shown beside the RSS.
+  const bookkeeping = await Promise.all([0, 1, 2, 3].map(async (i) => {
+    const s = (await c.api(i).get<{ mempool: number; consensus: { logEntries: number; pendingRequests: number } }>('/v1/status'))
+    return { mempool: s.mempool, logEntries: s.consensus.logEntries, pendingRequests: s.consensus.pendingRequests }
+  }))
   await c.stop(3, 'SIGTERM')
   const disk = dirBytes(c.home(3))
   const v0 = performance.now()
@@ -124,7 +129,7 @@ async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<
   const secs = (performance.now() - v0) / 1000
   const audit = JSON.parse(stdout) as { ok?: boolean; txs?: number; blocks?: number }
   return {
-    committed, blocks: height, rssMbPerPeer: rss, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
+    committed, blocks: height, rssMbPerPeer: rss, bookkeeping, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
     verify: { ok: audit.ok, blocks: audit.blocks, txs: audit.txs, seconds: Number(secs.toFixed(1)), txPerSec: Math.round((audit.txs ?? 0) / secs) },
   }
 }
@@ -235,7 +240,7 @@ async function main() {
     console.log(`memory: loading a fresh 4-peer cluster at ${rate} tx/s until ${total} transactions are committed`)
     const m = await withCluster(4, (c4) => memoryAndAudit(c4, total, rate))
     out.memory = m
-    console.log(`after ${m.committed} transactions: RSS per peer ${(m.rssMbPerPeer as number[]).join(', ')} MB; ${m.diskBytesPerTx} disk bytes per transaction (${m.diskMb} MB)`)
+    console.log(`after ${m.committed} transactions: RSS per peer ${(m.rssMbPerPeer as number[]).join(', ')} MB; ${m.diskBytesPerTx} disk bytes per transaction (${m.diskMb} MB); consensus log entries / pending per peer: ${(m.bookkeeping as Array<{ logEntries: number; pendingRequests: number }>).map((b) => `${b.logEntries}/${b.pendingRequests}`).join(', ')}`)
     const v = m.verify as { txs: number; seconds: number; txPerSec: number; ok: boolean }
     console.log(`vigil verify --home on that chain: ${v.txs} transactions in ${v.seconds} s = ${v.txPerSec} tx/s (intact: ${v.ok})`)
   }

@@ -12,7 +12,7 @@ export const openApiDocument = {
     '/healthz': { get: { summary: 'Process is alive', responses: { 200: json('{"ok": true}') } } },
     '/readyz': { get: { summary: 'Connected to a quorum and not syncing', responses: { 200: json('ready'), 503: json('not ready, with reason') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
-    '/v1/status': { get: { summary: 'Chain id, this peer, height, last block hash, state root, view, primary, sync state, peers', responses: { 200: json('status') } } },
+    '/v1/status': { get: { summary: 'Chain id, this peer, height, last block hash, state root, view, primary, consensus bookkeeping (watermark, stable checkpoint, log entries, pending requests), sync state, mempool, peers', responses: { 200: json('status') } } },
     '/v1/tx': {
       post: {
         summary: 'Submit a signed transaction',

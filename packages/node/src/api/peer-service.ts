@@ -39,6 +39,8 @@ export class PeerService implements LedgerService {
       view: cs.view,
       primary: cs.primary,
       viewChanging: cs.viewChanging,
+      // Bounded bookkeeping: the log is collected at each stable checkpoint, the pool as batches commit.
+      consensus: { lowWatermark: cs.lowWatermark, stableCheckpoint: cs.lastStableCheckpoint, logEntries: cs.logSize, pendingRequests: cs.pendingRequests },
       syncing: n.syncProgress(),
       halted: n.halted,
       mempool: n.mempool.size,
