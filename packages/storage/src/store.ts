@@ -55,6 +55,7 @@ import {
   type Head,
   type Version,
 } from './records.js'
+import { Profiler, type CommitProfile } from './profile.js'
 import { loadSnapshot, writeSnapshot } from './snapshot.js'
 import { checkBody, checkCertificate, checkGenesis, checkLink, checkResults, encodeChecked, planWrites, type EncodedBlock, type PlannedWrite } from './validate.js'
 import { verifyLedger, type VerifyOptions, type VerifyReport } from './verify.js'
@@ -119,6 +120,7 @@ export class LedgerStore {
   #snapshotHeight: number
   #writesSinceSnapshot = 0
   #snapshotting: Promise<void> | null = null
+  readonly #profile = new Profiler()
 
   private constructor(db: Db, dir: string, opts: OpenOptions, tree: StateTree, treeLoad: TreeLoadReport, head: Head | null, chainId: string | null, damage: string | null) {
     this.#db = db
@@ -195,6 +197,11 @@ export class LedgerStore {
   /** How open() loaded the state tree. */
   treeLoad(): TreeLoadReport {
     return { ...this.#treeLoad }
+  }
+
+  /** Time spent committing blocks since open, by phase. */
+  commitProfile(): CommitProfile {
+    return this.#profile.snapshot()
   }
 
   #wantsSnapshot(): boolean {
@@ -275,11 +282,13 @@ export class LedgerStore {
   previewStateRoot(results: BlockWrites): Promise<Uint8Array> {
     return this.#locked(async () => {
       const head = this.#requireHealthy()
+      const start = performance.now()
       checkResults(results.map((r) => ({ code: r.code ?? 0, writes: r.writes })))
       this.#discardPrepared()
       const plan = planWrites(results, head.height + 1)
       const pending = this.#tree.prepare(plan)
       this.#prepared = { height: head.height + 1, plan, pending }
+      this.#profile.lap('treeMs', start)
       return pending.root.slice()
     })
   }
@@ -329,6 +338,7 @@ export class LedgerStore {
       let bytes = 0
       let writes = 0
       try {
+        let t = performance.now()
         for (const { block, cert } of entries) {
           const { header } = block
           checkLink(header, { height: tip.height, hash: tip.hash, chainId: this.#chainId! })
@@ -337,7 +347,9 @@ export class LedgerStore {
           if (bytes > MAX_GROUP_BYTES) throw new ValidationError(`commitBlocks: blocks up to height ${header.height} encode to ${bytes} bytes, limit ${MAX_GROUP_BYTES}`)
           checkBody(block, enc)
           if (cert !== null) checkCertificate(cert, header)
+          t = this.#profile.lap('checkMs', t)
           const prepared = this.#takePrepared(block, staged.at(-1)?.pending)
+          t = this.#profile.lap('treeMs', t)
           staged.push(prepared)
           const { pending, plan } = prepared
           if (!equalBytes(pending.root, header.stateRoot)) {
@@ -347,16 +359,19 @@ export class LedgerStore {
           tip = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
           pushBlockOps(ops, block, enc, hash, plan, cert)
           writes += plan.length
+          t = this.#profile.lap('batchMs', t)
         }
         if (staged.length === 0) return
         ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(tip) })
         await this.#write(ops)
+        this.#profile.lap('writeMs', t)
       } catch (err) {
         for (const p of staged) this.#tree.discard(p.pending)
         throw err
       }
       for (const p of staged) this.#tree.adopt(p.pending)
       this.#head = tip
+      this.#profile.countBlocks(staged.length)
       this.#maybeSnapshot(tip.height, writes)
     })
   }
