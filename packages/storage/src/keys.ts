@@ -29,15 +29,25 @@ export const P_FORMAT = 0x56 // V
 export const HEAD_KEY = Uint8Array.of(P_HEAD)
 export const FORMAT_KEY = Uint8Array.of(P_FORMAT)
 
+// Byte arithmetic rather than a DataView: a DataView made per call cost ~4 us (a block does 1,500 of these).
+export function writeU32(buf: Uint8Array, offset: number, v: number): void {
+  buf[offset] = v >>> 24
+  buf[offset + 1] = v >>> 16
+  buf[offset + 2] = v >>> 8
+  buf[offset + 3] = v
+}
+
+export function readU32(buf: Uint8Array, offset: number): number {
+  return buf[offset]! * 2 ** 24 + ((buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!)
+}
+
 export function writeU64(buf: Uint8Array, offset: number, v: number): void {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  dv.setUint32(offset, Math.floor(v / 2 ** 32))
-  dv.setUint32(offset + 4, v >>> 0)
+  writeU32(buf, offset, Math.floor(v / 2 ** 32))
+  writeU32(buf, offset + 4, v >>> 0)
 }
 
 export function readU64(buf: Uint8Array, offset: number): number {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  return dv.getUint32(offset) * 2 ** 32 + dv.getUint32(offset + 4)
+  return readU32(buf, offset) * 2 ** 32 + readU32(buf, offset + 4)
 }
 
 export function u64(v: number): Uint8Array {
@@ -110,7 +120,7 @@ export function historyKey(prefix: Uint8Array, height: number, index: number): U
   const k = Buffer.allocUnsafe(prefix.byteLength + 12)
   k.set(prefix)
   writeU64(k, prefix.byteLength, height)
-  k.writeUInt32BE(index, prefix.byteLength + 8)
+  writeU32(k, prefix.byteLength + 8, index)
   return k
 }
 

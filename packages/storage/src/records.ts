@@ -1,6 +1,6 @@
 import { HASH_BYTES, decodeBlock, decodeCertificate, decodeHeader, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
 import { CorruptionError } from './errors.js'
-import { HEAD_BYTES, TX_LOC_BYTES, readU64, writeU64 } from './keys.js'
+import { HEAD_BYTES, TX_LOC_BYTES, readU32, readU64, writeU32, writeU64 } from './keys.js'
 
 /**
  * Value encodings of the stored records, and their decoders. Every decoder turns a malformed
@@ -21,11 +21,11 @@ export interface Head {
 
 function loc(buf: Uint8Array, offset: number, v: Version): void {
   writeU64(buf, offset, v.height)
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(offset + 8, v.index)
+  writeU32(buf, offset + 8, v.index)
 }
 
 function readLoc(buf: Uint8Array, offset: number): Version {
-  return { height: readU64(buf, offset), index: new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(offset + 8) }
+  return { height: readU64(buf, offset), index: readU32(buf, offset + 8) }
 }
 
 function ensure(cond: boolean, record: string, msg: string): void {

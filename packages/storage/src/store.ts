@@ -27,6 +27,7 @@ import {
   historyPrefix,
   parseStateKey,
   prefixEnd,
+  readU32,
   readU64,
   stateKey,
   statePrefix,
@@ -514,7 +515,7 @@ export class LedgerStore {
     for await (const [k, v] of dbScan(this.#db, { gte: from, lt: prefixEnd(prefix), limit }, record)) {
       if (k.byteLength !== prefix.byteLength + 12 || v.byteLength !== 0) throw new CorruptionError(`${record} ${toHex(k)}`, 'malformed entry')
       const height = readU64(k, prefix.byteLength)
-      const index = new DataView(k.buffer, k.byteOffset).getUint32(prefix.byteLength + 8)
+      const index = readU32(k, prefix.byteLength + 8)
       const entry = await this.#blockEntry(height, index)
       // The transaction's last write of this key is the one the entry records (later writes in a batch win).
       const write = entry?.result.writes.findLast((w) => w.instance === instance && w.key === key)
