@@ -1,5 +1,5 @@
 import {
-  ZERO_HASH, batchDigest, resultsRootOf, sha256, txRootOf, utf8, type Block, type Tx, type TxResult,
+  ZERO_HASH, batchDigest, headerHash, resultsRootOf, sha256, txRootOf, utf8, type Block, type BlockHeader, type Tx, type TxResult,
 } from '@vigil/common'
 import { LedgerStore, emptyStateRoot } from '../src/index.js'
 
@@ -16,15 +16,18 @@ export async function openBenchStore(dir: string, chainId: string): Promise<Ledg
   return store
 }
 
-/** The next block on the store's head; its state root comes from previewStateRoot, as in the node. */
-export async function nextBlock(store: LedgerStore, chainId: string, txs: Tx[], results: TxResult[], roots?: { txRoot: Uint8Array; resultsRoot: Uint8Array }): Promise<Block> {
-  const head = store.head()!
-  const time = head.time + 1
+/**
+ * The next block on the store's head, or on `parent` (a block whose commit is still being
+ * written); its state root comes from previewStateRoot, as in the node.
+ */
+export async function nextBlock(store: LedgerStore, chainId: string, txs: Tx[], results: TxResult[], roots?: { txRoot: Uint8Array; resultsRoot: Uint8Array }, parent?: BlockHeader): Promise<Block> {
+  const tip = parent === undefined ? store.head()! : { height: parent.height, hash: headerHash(parent), time: parent.time }
+  const time = tip.time + 1
   const txRoot = roots?.txRoot ?? txRootOf(txs)
   return {
     header: {
-      chainId, height: head.height + 1, prevHash: head.hash, time, txRoot, resultsRoot: roots?.resultsRoot ?? resultsRootOf(results),
-      stateRoot: await store.previewStateRoot(results), batchDigest: batchDigest(time, head.hash, txRoot), validatorsHash: VALIDATORS_HASH,
+      chainId, height: tip.height + 1, prevHash: tip.hash, time, txRoot, resultsRoot: roots?.resultsRoot ?? resultsRootOf(results),
+      stateRoot: await store.previewStateRoot(results), batchDigest: batchDigest(time, tip.hash, txRoot), validatorsHash: VALIDATORS_HASH,
     },
     txs,
     results,

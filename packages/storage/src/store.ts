@@ -73,7 +73,15 @@ export type BlockWrites = ReadonlyArray<{ code?: number; writes: readonly StateW
 
 interface Prepared {
   height: number
+  /** The pending version it was prepared on; undefined for the committed tree. */
+  on: Pending | undefined
   plan: PlannedWrite[]
+  pending: Pending
+}
+
+/** The last accepted block (checked, tree updated, batch queued) while its batch may not be durable yet. */
+interface Staged {
+  head: Head
   pending: Pending
 }
 
@@ -104,6 +112,13 @@ export interface TreeLoadReport {
  * The ledger's LevelDB store. Each block goes in with its state writes, indexes, history,
  * certificate and new head in one synced batch, after every check passed; the in-memory head
  * and state tree change only once that batch is durable. Mutations are serialized.
+ *
+ * Pipelined commits: a commit holds the lock only while it checks the block, updates the tree
+ * and builds the batch; the batch is then written after the previous one is durable. So the
+ * caller may preview and commit block h+1 while block h's fsync runs. Batches are written in
+ * order, one at a time, each with its head, so a crash leaves the store at a block boundary; a
+ * commit resolves only once its own batch is durable; if a batch fails, every block accepted on
+ * top of it fails too and nothing of them is written.
  */
 export class LedgerStore {
   readonly #db: Db
@@ -118,6 +133,12 @@ export class LedgerStore {
   #damage: string | null
   #prepared: Prepared | null = null
   #queue: Promise<unknown> = Promise.resolve()
+  /** Tip of the accepted blocks whose batches are not all durable yet; null when all are. */
+  #staged: Staged | null = null
+  /** The last accepted group's write and adoption. */
+  #durable: Promise<void> = Promise.resolve()
+  /** Failed group writes so far: the first failure of a pipeline resets it, those staged on it only clean up. */
+  #writeFailures = 0
   #snapshotHeight: number
   #writesSinceSnapshot = 0
   #snapshotting: Promise<void> | null = null
@@ -188,6 +209,7 @@ export class LedgerStore {
   /** Waits for a background snapshot, writes a final one if the state is big enough and moved, and closes. */
   async close(): Promise<void> {
     await this.#queue.catch(() => undefined)
+    await this.#settled()
     this.#discardPrepared()
     await this.#snapshotting
     const head = this.#head
@@ -245,6 +267,17 @@ export class LedgerStore {
     return run
   }
 
+  /** Waits until every accepted block is durable or refused; for operations that must see a settled store. */
+  #settled(): Promise<void> {
+    return this.#durable.catch(() => undefined)
+  }
+
+  /** Where the next block goes: on the last accepted block, durable or not. */
+  #tip(): { head: Head; on: Pending | undefined } {
+    const head = this.#requireHealthy()
+    return this.#staged === null ? { head, on: undefined } : { head: this.#staged.head, on: this.#staged.pending }
+  }
+
   #requireHealthy(): Head {
     if (this.#damage !== null) throw new CorruptionError('world state', `${this.#damage}; run verifyStore`)
     if (this.#head === null || this.#chainId === null) throw new ValidationError('store: no genesis block yet (initGenesis first)')
@@ -253,6 +286,7 @@ export class LedgerStore {
 
   initGenesis(block: Block): Promise<void> {
     return this.#locked(async () => {
+      await this.#settled()
       const enc = encodeChecked(block)
       checkGenesis(block, enc)
       const hash = headerHash(block.header)
@@ -275,20 +309,20 @@ export class LedgerStore {
   }
 
   /**
-   * State root after the given per-transaction write sets are applied, as block head+1, on top
-   * of the head. Writes nothing; the result is kept so that committing the same writes next
-   * does not hash them again. Takes per-transaction sets because a leaf commits to its version
-   * (height, transaction index).
+   * State root after the given per-transaction write sets are applied, as the block after the
+   * last accepted one (the head, or a block whose commit is still being written). Writes
+   * nothing; the result is kept so that committing the same writes next does not hash them
+   * again. Takes per-transaction sets because a leaf commits to its version (height, index).
    */
   previewStateRoot(results: BlockWrites): Promise<Uint8Array> {
     return this.#locked(async () => {
-      const head = this.#requireHealthy()
+      const { head, on } = this.#tip()
       const start = performance.now()
       checkResults(results.map((r) => ({ code: r.code ?? 0, writes: r.writes })))
       this.#discardPrepared()
       const plan = planWrites(results, head.height + 1)
-      const pending = this.#tree.prepare(plan)
-      this.#prepared = { height: head.height + 1, plan, pending }
+      const pending = this.#tree.prepare(plan, on)
+      this.#prepared = { height: head.height + 1, on, plan, pending }
       this.#profile.lap('treeMs', start)
       return pending.root.slice()
     })
@@ -299,82 +333,114 @@ export class LedgerStore {
     this.#prepared = null
   }
 
-  /**
-   * The tree update of block `height`: the prepared one if it was made for exactly these writes
-   * on the committed tree, otherwise a fresh one on top of `on` (the previous block of a group).
-   */
-  #takePrepared(block: Block, on: Pending | undefined): Prepared {
+  /** The tree update of a block on top of `on`: the prepared one if it was made for exactly these writes there, else a fresh one. */
+  #treeUpdate(block: Block, on: Pending | undefined, ready: Prepared | null): Prepared {
     const height = block.header.height
-    const p = this.#prepared
-    if (on === undefined) {
-      this.#prepared = null
-      if (p !== null && p.height === height && samePlan(p.plan, block.results)) return p
-      if (p !== null) this.#tree.discard(p.pending)
-    }
+    if (ready !== null && ready.on === on && ready.height === height && samePlan(ready.plan, block.results)) return ready
     const plan = planWrites(block.results, height)
-    return { height, plan, pending: this.#tree.prepare(plan, on) }
+    return { height, on, plan, pending: this.#tree.prepare(plan, on) }
   }
 
   /**
-   * Validates the block against the head and itself, then writes it and everything derived from
-   * it atomically. The block is encoded once: the results root is checked and the header hashed
-   * from slices of that encoding, which is also the stored record.
+   * Validates the block against the last accepted block and itself, then writes it and
+   * everything derived from it atomically; resolves once that is durable. The block is encoded
+   * once: the results root is checked and the header hashed from slices of that encoding, which
+   * is also the stored record.
    */
   commitBlock(block: Block, cert: CommitCertificate | null): Promise<void> {
     return this.commitBlocks([{ block, cert }])
   }
 
   /**
-   * Group commit: consecutive blocks on top of the head, each checked as commitBlock checks it
-   * and against the one before, written in ONE synced batch. Resolves once that batch is durable;
-   * if any block is refused, nothing is written and the head does not move. At most
-   * MAX_GROUP_BLOCKS blocks and MAX_GROUP_BYTES of encoded blocks (the batch is held in memory).
+   * Group commit: consecutive blocks, each checked as commitBlock checks it and against the one
+   * before, written in ONE synced batch. Resolves once that batch is durable; if any block is
+   * refused, nothing is written and the head does not move. At most MAX_GROUP_BLOCKS blocks and
+   * MAX_GROUP_BYTES of encoded blocks (the batch is held in memory).
    */
-  commitBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
-    return this.#locked(async () => {
-      let tip = this.#requireHealthy()
-      if (entries.length > MAX_GROUP_BLOCKS) throw new ValidationError(`commitBlocks: ${entries.length} blocks, limit ${MAX_GROUP_BLOCKS}`)
-      const staged: Prepared[] = []
-      const ops: BatchOp[] = []
-      let bytes = 0
-      let writes = 0
-      try {
-        let t = performance.now()
-        for (const { block, cert } of entries) {
-          const { header } = block
-          checkLink(header, { height: tip.height, hash: tip.hash, chainId: this.#chainId! })
-          const enc = encodeChecked(block)
-          bytes += enc.bytes.byteLength
-          if (bytes > MAX_GROUP_BYTES) throw new ValidationError(`commitBlocks: blocks up to height ${header.height} encode to ${bytes} bytes, limit ${MAX_GROUP_BYTES}`)
-          checkBody(block, enc)
-          if (cert !== null) checkCertificate(cert, header)
-          t = this.#profile.lap('checkMs', t)
-          const prepared = this.#takePrepared(block, staged.at(-1)?.pending)
-          t = this.#profile.lap('treeMs', t)
-          staged.push(prepared)
-          const { pending, plan } = prepared
-          if (!equalBytes(pending.root, header.stateRoot)) {
-            throw new ValidationError(`block.header.stateRoot: is ${toHex(header.stateRoot)}, but the block's writes give ${toHex(pending.root)}`)
-          }
-          const hash = sha256(headerBytes(enc))
-          tip = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
-          pushBlockOps(ops, block, enc, hash, plan, cert)
-          writes += plan.length
-          t = this.#profile.lap('batchMs', t)
+  async commitBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
+    const accepted = await this.#locked(async () => ({ durable: this.#accept(entries) }))
+    await accepted.durable
+  }
+
+  /** Checks and stages a group under the lock; returns its write, queued after the previous group's. */
+  #accept(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
+    const base = this.#tip()
+    if (entries.length > MAX_GROUP_BLOCKS) throw new ValidationError(`commitBlocks: ${entries.length} blocks, limit ${MAX_GROUP_BLOCKS}`)
+    const ready = this.#prepared
+    this.#prepared = null
+    const staged: Prepared[] = []
+    const ops: BatchOp[] = []
+    let tip = base.head
+    let bytes = 0
+    let writes = 0
+    try {
+      let t = performance.now()
+      for (const { block, cert } of entries) {
+        const { header } = block
+        checkLink(header, { height: tip.height, hash: tip.hash, chainId: this.#chainId! })
+        const enc = encodeChecked(block)
+        bytes += enc.bytes.byteLength
+        if (bytes > MAX_GROUP_BYTES) throw new ValidationError(`commitBlocks: blocks up to height ${header.height} encode to ${bytes} bytes, limit ${MAX_GROUP_BYTES}`)
+        checkBody(block, enc)
+        if (cert !== null) checkCertificate(cert, header)
+        t = this.#profile.lap('checkMs', t)
+        const prepared = this.#treeUpdate(block, staged.at(-1)?.pending ?? base.on, staged.length === 0 ? ready : null)
+        t = this.#profile.lap('treeMs', t)
+        staged.push(prepared)
+        const { pending, plan } = prepared
+        if (!equalBytes(pending.root, header.stateRoot)) {
+          throw new ValidationError(`block.header.stateRoot: is ${toHex(header.stateRoot)}, but the block's writes give ${toHex(pending.root)}`)
         }
-        if (staged.length === 0) return
-        ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(tip) })
+        const hash = sha256(headerBytes(enc))
+        tip = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
+        pushBlockOps(ops, block, enc, hash, plan, cert)
+        writes += plan.length
+        t = this.#profile.lap('batchMs', t)
+      }
+    } catch (err) {
+      for (const p of staged) this.#tree.discard(p.pending)
+      throw err
+    } finally {
+      if (ready !== null && staged[0] !== ready) this.#tree.discard(ready.pending)
+    }
+    if (staged.length === 0) return Promise.resolve()
+    ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(tip) })
+    const last = staged.at(-1)!.pending
+    const failures = this.#writeFailures
+    const durable = this.#durable
+      .catch(() => undefined)
+      .then(async () => {
+        // Staged on a group whose batch failed: that group's state never came to be.
+        if (this.#head !== base.head) throw new Error(`commitBlocks: block ${base.head.height} was not written, so blocks ${base.head.height + 1}..${tip.height} are not either`)
+        const t = performance.now()
         await this.#write(ops)
         this.#profile.lap('writeMs', t)
-      } catch (err) {
-        for (const p of staged) this.#tree.discard(p.pending)
-        throw err
-      }
-      for (const p of staged) this.#tree.adopt(p.pending)
-      this.#head = tip
-      this.#profile.countBlocks(staged.length)
-      this.#maybeSnapshot(tip.height, writes)
-    })
+      })
+      .then(
+        () => {
+          for (const p of staged) this.#tree.adopt(p.pending)
+          this.#head = tip
+          if (this.#staged?.pending === last) this.#staged = null
+          // A preview made on these blocks while they were written is now one on the committed tree.
+          if (this.#prepared?.on === last) this.#prepared.on = undefined
+          this.#profile.countBlocks(staged.length)
+          this.#maybeSnapshot(tip.height, writes)
+        },
+        (err: unknown) => {
+          // Everything accepted since was staged on these blocks: it fails in turn (see above) and
+          // drops its own updates. New blocks go on the durable head from now on.
+          if (failures === this.#writeFailures) {
+            this.#writeFailures++
+            this.#staged = null
+            if (this.#prepared?.on !== undefined) this.#discardPrepared()
+          }
+          for (const p of staged) this.#tree.discard(p.pending)
+          throw err
+        },
+      )
+    this.#staged = { head: tip, pending: last }
+    this.#durable = durable
+    return durable
   }
 
   #write(ops: BatchOp[], sync = true): Promise<void> {
@@ -416,6 +482,7 @@ export class LedgerStore {
   /** Stores a certificate that arrived after its block (sync); it must bind to the stored block. */
   putCertificate(height: number, cert: CommitCertificate): Promise<void> {
     return this.#locked(async () => {
+      await this.#settled()
       const header = await this.getHeader(height)
       if (header === null) throw new ValidationError(`certificate: no block at height ${height}`)
       checkCertificate(cert, header)
@@ -546,7 +613,10 @@ export class LedgerStore {
 
   /** Re-checks the whole store against its blocks; see verify.ts. Holds off commits while it runs. */
   verifyStore(opts: VerifyOptions = {}): Promise<VerifyReport> {
-    return this.#locked(() => verifyLedger(this.#db, opts))
+    return this.#locked(async () => {
+      await this.#settled()
+      return verifyLedger(this.#db, opts)
+    })
   }
 }
 

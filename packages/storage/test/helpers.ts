@@ -16,6 +16,7 @@ import {
   txRootOf,
   utf8,
   type Block,
+  type BlockHeader,
   type CommitCertificate,
   type StateWrite,
   type TxResult,
@@ -72,23 +73,23 @@ export function makeTx(spec: TxSpec, instance = 'records') {
   return { tx, result }
 }
 
-/** The next block on top of the store's head, state root from previewStateRoot. */
-export async function nextBlock(store: LedgerStore, specs: TxSpec[]): Promise<Block> {
-  const head = store.head()!
+/** The next block on top of the store's head, or of `parent` (a block still being committed); state root from previewStateRoot. */
+export async function nextBlock(store: LedgerStore, specs: TxSpec[], parent?: BlockHeader): Promise<Block> {
+  const tip = parent === undefined ? store.head()! : { height: parent.height, hash: headerHash(parent), time: parent.time }
   const made = specs.map((s) => makeTx(s))
   const txs = made.map((m) => m.tx)
   const results = made.map((m) => m.result)
   const txRoot = txRootOf(txs)
-  const time = head.time + 1
+  const time = tip.time + 1
   const header = {
     chainId: CHAIN_ID,
-    height: head.height + 1,
-    prevHash: head.hash,
+    height: tip.height + 1,
+    prevHash: tip.hash,
     time,
     txRoot,
     resultsRoot: resultsRootOf(results),
     stateRoot: await store.previewStateRoot(results),
-    batchDigest: batchDigest(time, head.hash, txRoot),
+    batchDigest: batchDigest(time, tip.hash, txRoot),
     validatorsHash: VALIDATORS_HASH,
   }
   return { header, txs, results }
@@ -100,17 +101,22 @@ export function certify(block: Block): CommitCertificate {
   return { view: 0, seq, digest, sigs: VALIDATORS.slice(0, 3).map((s, replica) => ({ replica, sig: s.sign(msg) })) }
 }
 
-/** Commits `count` blocks of `perBlock` single-write transactions over a key space of `keys`; returns the blocks. */
+/** `perBlock` single-write transactions over a key space of `keys`: mostly puts, some deletes and failures. */
+export function randomSpecs(b: number, perBlock: number, keys = 50, rand: () => number = Math.random): TxSpec[] {
+  const specs: TxSpec[] = []
+  for (let i = 0; i < perBlock; i++) {
+    const key = `k${Math.floor(rand() * keys)}`
+    const r = rand()
+    specs.push(r < 0.1 ? { writes: [{ instance: 'records', key, value: null }] } : r < 0.15 ? { writes: [], fail: true } : { writes: [{ instance: 'records', key, value: val({ b, i, r }) }] })
+  }
+  return specs
+}
+
+/** Commits `count` blocks of randomSpecs; returns the blocks. */
 export async function commitBlocks(store: LedgerStore, count: number, perBlock: number, keys = 50, rand: () => number = Math.random): Promise<Block[]> {
   const out: Block[] = []
   for (let b = 0; b < count; b++) {
-    const specs: TxSpec[] = []
-    for (let i = 0; i < perBlock; i++) {
-      const key = `k${Math.floor(rand() * keys)}`
-      const r = rand()
-      specs.push(r < 0.1 ? { writes: [{ instance: 'records', key, value: null }] } : r < 0.15 ? { writes: [], fail: true } : { writes: [{ instance: 'records', key, value: val({ b, i, r }) }] })
-    }
-    const block = await nextBlock(store, specs)
+    const block = await nextBlock(store, randomSpecs(b, perBlock, keys, rand))
     await store.commitBlock(block, certify(block))
     out.push(block)
   }
