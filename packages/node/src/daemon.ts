@@ -54,9 +54,9 @@ export class VigilNode {
   readonly waiters = new CommitWaiters<CommittedTxView>()
   readonly #recent = new RecentIds(RECENT_IDS_MAX)
   /**
-   * Transactions in PRE-PREPAREs whose signatures this peer checked, so execution need not check
-   * again. Keyed by id and signature: the id covers the body only, so a primary could pair a
-   * checked id with other signature bytes.
+   * Transactions whose signatures this peer checked (see #verify), so neither a later copy nor
+   * execution checks again. Keyed by id and signature: the id covers the body only, so a primary
+   * could pair a checked id with other signature bytes.
    */
   readonly #checked = new RecentIds(CHECKED_IDS_MAX)
   store!: LedgerStore
@@ -256,7 +256,7 @@ export class VigilNode {
       if (this.mempool.has(id)) return 'known'
       if (this.mempool.size >= this.mempool.maxTxs) return 'full'
       try {
-        verifyTx(tx, this.genesis.chainId)
+        this.#verify(tx)
         return 'added'
       } catch (err) {
         return err as Error
@@ -309,7 +309,7 @@ export class VigilNode {
         const tx = decodeTx(bytes)
         const id = toHex(tx.id)
         if (this.mempool.has(id) || this.#recent.has(id)) continue
-        verifyTx(tx, this.genesis.chainId)
+        this.#verify(tx)
         fresh.push(tx)
       } catch (err) {
         this.metrics.dropped.inc({ reason: 'invalidTx' })
@@ -325,6 +325,17 @@ export class VigilNode {
     })
   }
 
+  /**
+   * Each transaction's signature is checked once per peer, whichever way it arrives first (client,
+   * gossip or a PRE-PREPARE): a PRE-PREPARE often beats the gossip carrying the same transaction.
+   */
+  #verify(tx: Tx): void {
+    const key = checkedKey(tx)
+    if (this.#checked.has(key)) return
+    verifyTx(tx, this.genesis.chainId)
+    this.#checked.add(key)
+  }
+
   /** A request inside a PRE-PREPARE: a well-formed transaction for this chain with a valid signature. */
   #validRequest(r: Request): boolean {
     const id = toHex(r.id)
@@ -333,10 +344,7 @@ export class VigilNode {
     try {
       const tx = decodeTx(r.payload)
       if (!equalBytes(tx.id, r.id)) return false
-      const key = checkedKey(tx)
-      if (this.#checked.has(key)) return true
-      verifyTx(tx, this.genesis.chainId)
-      this.#checked.add(key)
+      this.#verify(tx)
       return true
     } catch {
       return false
