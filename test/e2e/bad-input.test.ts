@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
-import { generateKeyPair, toHex } from '@vigil/common'
+import { encodeTxList, generateKeyPair, toHex } from '@vigil/common'
 import { createHost, peerIdFromPublicKey, readGenesisFile } from '@vigil/node'
 import { makeTx } from '@vigil/cli'
 import pino from 'pino'
@@ -40,7 +40,7 @@ describe('bad input from outside', { timeout: 180_000 }, () => {
       fc.string().map((s) => ({ type: 'text/plain', body: s as Uint8Array | string })),
     )
     await fc.assert(
-      fc.asyncProperty(bodies, fc.constantFrom('/v1/tx', '/v1/tx?wait=commit', '/v1/query/kv/get', '/v1/tx?wait=maybe'), async ({ type, body }, path) => {
+      fc.asyncProperty(bodies, fc.constantFrom('/v1/tx', '/v1/tx?wait=commit', '/v1/txs', '/v1/txs?wait=commit', '/v1/query/kv/get', '/v1/tx?wait=maybe'), async ({ type, body }, path) => {
         const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': type }, body })
         assert.ok(res.status >= 400 && res.status < 500, `${path} ${type} answered ${res.status}`)
         const json = (await res.json()) as { error?: { message?: string } }
@@ -51,6 +51,27 @@ describe('bad input from outside', { timeout: 180_000 }, () => {
     const big = await fetch(url + '/v1/tx', { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: new Uint8Array(2 * 1024 * 1024) })
     assert.equal(big.status, 413)
     assert.ok((await c.status(1)) !== null, 'peer stopped serving')
+  })
+
+  it('answers a CBOR batch item by item: the valid transaction commits, the others are refused with their reason', async () => {
+    await c.deploy(0, 'batchkv', 'kv')
+    const key = generateKeyPair()
+    const good = makeTx(c.chainId, key, 'batchkv', 'put', { key: 'k', value: 1 })
+    const foreign = makeTx('some-other-chain', key, 'batchkv', 'put', { key: 'k', value: 2 })
+    const forged = new Uint8Array(makeTx(c.chainId, key, 'batchkv', 'put', { key: 'k', value: 3 }).bytes)
+    forged[forged.length - 1]! ^= 1
+    const res = await fetch(c.manifest.nodes[3]!.api + '/v1/txs?wait=commit', {
+      method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encodeTxList([good.bytes, foreign.bytes, forged, Uint8Array.of(1, 2, 3)]),
+    })
+    const answer = await res.text()
+    assert.equal(res.status, 200, answer)
+    const { results } = JSON.parse(answer) as { results: Array<{ txId?: string; height?: number; error?: { message: string } }> }
+    assert.equal(results.length, 4)
+    assert.equal(results[0]!.txId, toHex(good.id))
+    assert.ok(results[0]!.height! > 0, JSON.stringify(results[0]))
+    assert.match(results[1]!.error!.message, /chain "some-other-chain"/)
+    assert.match(results[2]!.error!.message, /signature/)
+    assert.match(results[3]!.error!.message, /transaction/)
   })
 
   it('refuses a transaction signed for another chain', async () => {

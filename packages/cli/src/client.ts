@@ -16,13 +16,15 @@ export class ApiClient {
     this.timeoutMs = timeoutMs
   }
 
+  /** JSON in and out; a Uint8Array body goes as application/cbor. */
   async request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let res: Response
+    const cbor = body instanceof Uint8Array
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: body === undefined ? {} : { 'content-type': cbor ? 'application/cbor' : 'application/json' },
+        body: body === undefined ? undefined : cbor ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       })
     } catch (err) {

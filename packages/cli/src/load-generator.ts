@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
-import { Signer, generateKeyPair, toHex } from '@vigil/common'
+import { Signer, encodeTxList, generateKeyPair, toHex } from '@vigil/common'
 import { ApiClient } from './client.js'
 import { makeTx } from './tx.js'
 
 /**
- * Open-loop load: transactions are signed before the measured window, then sent at a fixed
+ * Open-loop load: transactions are signed before the measured window, then sent (as CBOR
+ * batches to /v1/txs) at a fixed
  * offered rate (in small batches every tickMs, round-robin over the peers) whatever the
  * peers' answers, so a slow cluster shows up as latency and a lower committed rate rather
  * than as a slower client. Latency is from a transaction's scheduled send time to the
@@ -53,7 +54,7 @@ const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const tickMs = o.tickMs ?? 10
   const keys = Array.from({ length: o.clients ?? 16 }, () => new Signer(generateKeyPair()))
-  const txs = presign(o, keys).map(toHex)
+  const txs = presign(o, keys)
   const clients = o.nodes.map((url) => new ApiClient(url, 120_000))
   const latencies: number[] = []
   let committed = 0
@@ -73,7 +74,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const client = clients[tick % clients.length]!
     inflight.push(
       client
-        .post<BatchAnswer>('/v1/txs?wait=commit', { txs: batch })
+        .post<BatchAnswer>('/v1/txs?wait=commit', encodeTxList(batch))
         .then((answer) => {
           const now = performance.now()
           for (const r of answer.results) {
@@ -99,7 +100,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     failed,
     committedPerSec: Math.round(committed / window),
     latencyMs: { p50: round(pct(latencies, 50)), p90: round(pct(latencies, 90)), p99: round(pct(latencies, 99)), max: round(latencies.at(-1) ?? NaN) },
-    txBytes: Math.round(txs[0]!.length / 2),
+    txBytes: txs[0]!.length,
   }
 }
 

@@ -114,3 +114,21 @@ export function verifyTx(tx: Tx, chainId: string): void {
   if (tx.body.chainId !== chainId) throw new ValidationError(`transaction is for chain "${tx.body.chainId}", this is "${chainId}"`)
   if (!verifySignature(tx.body.signer, tx.signBytes, tx.sig)) throw new ValidationError('transaction signature does not verify')
 }
+
+/**
+ * A list of encoded transactions as one CBOR array of byte strings: how peers forward them to
+ * each other and how clients submit many at once. Limits are checked before and while decoding.
+ */
+export function encodeTxList(txs: readonly Uint8Array[]): Uint8Array {
+  return encode(txs)
+}
+
+export function decodeTxList(bytes: Uint8Array, limits: { maxTxs: number; maxBytes: number }, what: string): Uint8Array[] {
+  const arr = expectArray(decodeCanonical(bytes, limits.maxBytes, what), what)
+  if (arr.length > limits.maxTxs) throw new DecodeError(`${what}: ${arr.length} transactions, limit ${limits.maxTxs}`)
+  return arr.map((t, i) => {
+    const b = expectBytes(t, `${what}[${i}]`)
+    if (b.byteLength > MAX_TX_BYTES) throw new DecodeError(`${what}[${i}]: ${b.byteLength} bytes, limit ${MAX_TX_BYTES}`)
+    return b
+  })
+}

@@ -30,7 +30,12 @@ export const openApiDocument = {
       post: {
         summary: 'Submit up to 2000 signed transactions at once; each is admitted or refused on its own',
         parameters: [{ name: 'wait', in: 'query', schema: { enum: ['commit', 'none'] } }],
-        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['txs'], properties: { txs: { type: 'array', items: { type: 'string' } } } } } } },
+        requestBody: {
+          content: {
+            'application/json': { schema: { type: 'object', required: ['txs'], properties: { txs: { type: 'array', items: { type: 'string' } } } } },
+            'application/cbor': { schema: { type: 'string', format: 'binary', description: 'a CBOR array of byte strings, each an encoded signed transaction' } },
+          },
+        },
         responses: { 200: json('{results: [{txId, height?, index?, result?} | {error}]} in request order'), 400: err },
       },
     },

@@ -1,4 +1,4 @@
-import { decodeCanonical, encode, expectArray, expectBytes, MAX_TX_BYTES } from '@vigil/common'
+import { MAX_TX_BYTES, decodeTxList, encodeTxList } from '@vigil/common'
 
 /**
  * Transactions travel between validators in batched frames (one CBOR array of encoded
@@ -8,18 +8,10 @@ import { decodeCanonical, encode, expectArray, expectBytes, MAX_TX_BYTES } from 
 export const GOSSIP_MAX_TXS = 512
 export const GOSSIP_MAX_FRAME_BYTES = 4 * 1024 * 1024
 
-export function encodeGossip(txs: readonly Uint8Array[]): Uint8Array {
-  return encode(txs)
-}
+export const encodeGossip = encodeTxList
 
 export function decodeGossip(frame: Uint8Array): Uint8Array[] {
-  const arr = expectArray(decodeCanonical(frame, GOSSIP_MAX_FRAME_BYTES, 'mempool frame'), 'mempool frame')
-  if (arr.length > GOSSIP_MAX_TXS) throw new RangeError(`mempool frame: ${arr.length} transactions, limit ${GOSSIP_MAX_TXS}`)
-  return arr.map((t, i) => {
-    const b = expectBytes(t, `mempool frame[${i}]`)
-    if (b.byteLength > MAX_TX_BYTES) throw new RangeError(`mempool frame[${i}]: ${b.byteLength} bytes`)
-    return b
-  })
+  return decodeTxList(frame, { maxTxs: GOSSIP_MAX_TXS, maxBytes: GOSSIP_MAX_FRAME_BYTES }, 'mempool frame')
 }
 
 /** Collects transactions to forward and flushes them as one frame when full or after a short delay. */
