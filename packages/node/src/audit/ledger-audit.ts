@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -10,7 +10,7 @@ import { LedgerStore, emptyStateRoot } from '@vigil/storage'
 import { BlockExecutor } from '../ledger/executor.js'
 import { genesisBlock } from '../ledger/genesis-block.js'
 import type { RawBlock } from '../sync/protocol.js'
-import { BlockVerifier } from '../sync/verify-block.js'
+import { BlockVerifier, type PreparedBlock } from '../sync/verify-block.js'
 
 /**
  * Full audit of a ledger: every block is re-verified and re-executed into a fresh store with
@@ -80,28 +80,51 @@ export async function freshStore(dir: string, g: Genesis): Promise<LedgerStore> 
   return store
 }
 
+/** Blocks decoded ahead of execution, their signatures checked meanwhile on the pool: enough to keep both cores busy, bounded in memory. */
+const LOOKAHEAD_TXS = 2_048
+const LOOKAHEAD_BLOCKS = 64
+
 /**
  * Re-verifies and re-executes blocks head+1..to of `source` onto `into` (a store whose chain is
  * a prefix of the source's), committing each. Stops at the first block that fails, naming it.
+ * Blocks are prepared (decoded, signatures sent to the pool) up to LOOKAHEAD ahead of the one
+ * being executed; a failure of the source is reported after the blocks before it are checked.
  */
 export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSource, to: number, onProgress?: Progress): Promise<{ problem: Problem | null; txs: number }> {
   const verifier = new BlockVerifier(g, into, new BlockExecutor(into, g))
   const from = into.head()!.height
+  const ahead: PreparedBlock[] = []
+  let aheadTxs = 0
   let txs = 0
+  const applyOldest = async (): Promise<void> => {
+    const next = ahead.shift()!
+    aheadTxs -= txCount(next)
+    const { block, cert } = await verifier.verify(next)
+    await into.commitBlock(block, cert)
+    txs += block.txs.length
+    onProgress?.(block.header.height, to, txs)
+  }
   try {
     let linked = false
-    for await (const raw of source.range(from, to)) {
-      // The source's block `from` must be the one we build on (for 0: this genesis file's block).
-      if (!linked) {
-        linked = true
-        if (!equalBytes(raw.block, (await into.getBlockBytes(from))!)) return { problem: { height: from, reason: from === 0 ? 'block 0 is not the genesis block of this genesis file' : `block ${from} differs from the verified copy` }, txs }
-        continue
+    let sourceFailure: unknown = null
+    try {
+      for await (const raw of source.range(from, to)) {
+        // The source's block `from` must be the one we build on (for 0: this genesis file's block).
+        if (!linked) {
+          linked = true
+          if (!equalBytes(raw.block, (await into.getBlockBytes(from))!)) return { problem: { height: from, reason: from === 0 ? 'block 0 is not the genesis block of this genesis file' : `block ${from} differs from the verified copy` }, txs }
+          continue
+        }
+        const p = verifier.prepare(raw)
+        ahead.push(p)
+        aheadTxs += txCount(p)
+        while (aheadTxs > LOOKAHEAD_TXS || ahead.length > LOOKAHEAD_BLOCKS) await applyOldest()
       }
-      const { block, cert } = await verifier.verify(raw)
-      await into.commitBlock(block, cert)
-      txs += block.txs.length
-      onProgress?.(block.header.height, to, txs)
+    } catch (err) {
+      sourceFailure = err
     }
+    while (ahead.length > 0) await applyOldest()
+    if (sourceFailure !== null) throw sourceFailure
   } catch (err) {
     if (err instanceof AuditFailure) return { problem: err.problem, txs }
     return { problem: { height: into.head()!.height + 1, reason: (err as Error).message }, txs }
@@ -109,9 +132,27 @@ export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSou
   return { problem: null, txs }
 }
 
+const txCount = (p: PreparedBlock): number => (p.decoded instanceof Error ? 0 : p.decoded.txs.length)
+
+/**
+ * Where replays put their scratch store: on tmpfs when there is room, where LevelDB's synced
+ * writes cost nothing (the copy is thrown away, durability buys nothing).
+ */
+function scratchBase(): string {
+  try {
+    const fs = statfsSync(SHM)
+    if (fs.bavail * fs.bsize >= SHM_MIN_FREE) return SHM
+  } catch {
+    // No tmpfs here.
+  }
+  return tmpdir()
+}
+const SHM = '/dev/shm'
+const SHM_MIN_FREE = 2 * 1024 ** 3
+
 /** replayInto a fresh store in a temporary directory (removed afterwards). */
 export async function replayLedger(g: Genesis, source: BlockSource, to: number, onProgress?: Progress): Promise<{ problem: Problem | null; txs: number; stateRoot: Uint8Array }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-audit-'))
+  const dir = mkdtempSync(join(scratchBase(), 'vigil-audit-'))
   const fresh = await freshStore(dir, g)
   try {
     const r = await replayInto(fresh, g, source, to, onProgress)

@@ -26,7 +26,7 @@ export interface SyncProgress {
 /**
  * Block sync (CometBFT's blocksync, as a plain loop): learns the peers' heights, fetches the
  * missing range in pipelined requests spread over several peers, verifies and re-executes
- * every block in order before committing it. A peer that times out or serves a bad block is
+ * every block in order before committing it (signatures checked ahead on the signature pool). A peer that times out or serves a bad block is
  * banned for a while and its range goes to another peer; nothing it sent is written.
  */
 export class BlockSync {
@@ -156,13 +156,14 @@ export class BlockSync {
     if (sources.length === 0) return applied
     const ranges: Array<{ from: number; count: number }> = []
     for (let from = base; from <= target && ranges.length < PIPELINE; from += MAX_BLOCKS_PER_REQUEST) ranges.push({ from, count: Math.min(MAX_BLOCKS_PER_REQUEST, target - from + 1) })
-    const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i))
+    // Each answer is prepared on arrival: its signatures are checked on the pool while earlier ranges execute.
+    const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i).then((got) => got && { peer: got.peer, blocks: got.blocks.map((b) => this.verifier.prepare(b)) }))
     for (const [i, f] of fetches.entries()) {
       const got = await f
       if (got === null) break
-      for (const raw of got.blocks) {
+      for (const prepared of got.blocks) {
         try {
-          const { block, cert } = await this.verifier.verify(raw)
+          const { block, cert } = await this.verifier.verify(prepared)
           await this.store.commitBlock(block, cert)
           this.metrics.syncedBlocks.inc()
           this.onBlock(block)

@@ -1,10 +1,22 @@
 import {
   ValidationError, ZERO_HASH, batchDigest, decodeBlock, decodeCertificate, encodeBlock, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
-  verifyCommitCertificate, type Block, type CommitCertificate, type Genesis,
+  verifyCommitCertificate, type Block, type CommitCertificate, type Genesis, type Tx,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
+import { sharedSigPool, verifiedTxs, type SigPool } from '../crypto/index.js'
 import type { BlockExecutor, OrderedBatch } from '../ledger/executor.js'
 import type { RawBlock } from './protocol.js'
+
+/** A fetched block, decoded, its transaction signatures being checked on the pool. */
+export interface PreparedBlock {
+  raw: RawBlock
+  /** The decoded block, or why it does not decode (reported by verify, in order). */
+  decoded: Block | Error
+  /** Which transactions the pool found correctly signed; the executor checks any other. */
+  signed: Promise<(tx: Tx) => boolean>
+}
+
+const unverified = Promise.resolve(() => false)
 
 /**
  * Checks a block fetched from a peer against everything this peer knows, and re-executes it:
@@ -12,6 +24,9 @@ import type { RawBlock } from './protocol.js'
  * certificate signs, 2f+1 distinct validator signatures, and re-execution giving exactly the
  * same header (so the same state root). Nothing from the peer is trusted until all of that holds.
  * Returns the block as this peer rebuilt it, ready to commit.
+ *
+ * Transaction signatures are checked on the signature pool: prepare() starts them as soon as a
+ * block arrives, so they run on the other cores while earlier blocks execute here.
  */
 export class BlockVerifier {
   readonly #keys: Uint8Array[]
@@ -22,15 +37,28 @@ export class BlockVerifier {
     private readonly genesis: Genesis,
     private readonly store: LedgerStore,
     private readonly executor: BlockExecutor,
+    private readonly pool: SigPool = sharedSigPool(),
   ) {
     this.#keys = genesis.validators.map((v) => v.publicKey)
     this.#quorum = quorumSize(genesis.validators.length)
     this.#validatorsHash = validatorsHash(genesis.validators)
   }
 
-  async verify(raw: RawBlock): Promise<{ block: Block; cert: CommitCertificate }> {
+  /** Decodes a block and starts its signature checks; never throws. */
+  prepare(raw: RawBlock): PreparedBlock {
+    try {
+      const decoded = decodeBlock(raw.block)
+      return { raw, decoded, signed: verifiedTxs(this.pool, decoded.txs, this.genesis.chainId) }
+    } catch (err) {
+      return { raw, decoded: err as Error, signed: unverified }
+    }
+  }
+
+  async verify(input: RawBlock | PreparedBlock): Promise<{ block: Block; cert: CommitCertificate }> {
+    const { raw, decoded, signed } = 'signed' in input ? input : this.prepare(input)
+    if (decoded instanceof Error) throw decoded
+    const block = decoded
     const head = this.store.head()!
-    const block = decodeBlock(raw.block)
     const h = block.header
     const at = `block ${h.height}`
     if (h.height !== head.height + 1) throw new ValidationError(`${at}: expected height ${head.height + 1}`)
@@ -43,7 +71,7 @@ export class BlockVerifier {
     if (cert.seq !== h.height || !equalBytes(cert.digest, h.batchDigest)) throw new ValidationError(`${at}: certificate is for another batch`)
     const batch = this.#batchOf(block, cert)
     verifyCommitCertificate(cert, { chainId: this.genesis.chainId, validatorsHash: this.#validatorsHash }, this.#keys, this.#quorum)
-    const rebuilt = await this.executor.build(batch, block.txs)
+    const rebuilt = await this.executor.build(batch, block.txs, await signed)
     if (!equalBytes(headerHash(rebuilt.header), headerHash(h))) {
       const what = equalBytes(rebuilt.header.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(rebuilt.header.stateRoot)}, block's ${toHex(h.stateRoot)})`
       throw new ValidationError(`${at}: re-execution disagrees on ${what}`)

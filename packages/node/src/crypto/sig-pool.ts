@@ -1,0 +1,97 @@
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { packChecks, wellFormed, type SigCheck } from './sig-batch.js'
+
+/**
+ * Checks per message to a worker. Measured on this 2-core machine (500-tx blocks, see
+ * test/bench/verify-bench.ts): below ~32 the message overhead shows, above ~256 one block's
+ * checks no longer spread over both workers.
+ */
+export const SIG_BATCH = 128
+
+interface Slot {
+  worker: Worker
+  inFlight: number
+  jobs: Map<number, { count: number; done: (ok: Uint8Array) => void }>
+}
+
+/**
+ * ed25519 verification on worker threads (node:crypto verifies ~11k/s per core), so signature
+ * checks use every core while the calling thread executes and hashes. Only an accelerator: a
+ * check whose worker failed comes back unverified, and callers verify those themselves.
+ * Idle workers are unref'd, so a pool never keeps a process alive.
+ */
+export class SigPool {
+  readonly #slots: Slot[] = []
+  #nextId = 0
+
+  constructor(size = availableParallelism()) {
+    for (let i = 0; i < size; i++) this.#spawn()
+  }
+
+  #spawn(): void {
+    const worker = new Worker(new URL('./sig-worker.js', import.meta.url))
+    worker.unref()
+    const slot: Slot = { worker, inFlight: 0, jobs: new Map() }
+    worker.on('message', ({ id, ok }: { id: number; ok: Uint8Array }) => this.#settle(slot, id, ok))
+    const fail = (): void => {
+      const at = this.#slots.indexOf(slot)
+      if (at < 0) return
+      this.#slots.splice(at, 1)
+      for (const [id, job] of slot.jobs) this.#settle(slot, id, new Uint8Array(job.count))
+    }
+    worker.once('error', fail)
+    worker.once('exit', fail)
+    this.#slots.push(slot)
+  }
+
+  #settle(slot: Slot, id: number, ok: Uint8Array): void {
+    const job = slot.jobs.get(id)
+    if (job === undefined) return
+    slot.jobs.delete(id)
+    slot.inFlight -= job.count
+    if (slot.jobs.size === 0) slot.worker.unref()
+    job.done(ok)
+  }
+
+  /** One entry per check: 1 when the signature verifies, 0 otherwise (or when no worker could tell). */
+  async verify(checks: readonly SigCheck[]): Promise<Uint8Array> {
+    const out = new Uint8Array(checks.length)
+    const idx: number[] = []
+    for (let i = 0; i < checks.length; i++) if (wellFormed(checks[i]!)) idx.push(i)
+    const parts: Array<Promise<void>> = []
+    for (let from = 0; from < idx.length && this.#slots.length > 0; from += SIG_BATCH) {
+      const part = idx.slice(from, from + SIG_BATCH)
+      parts.push(this.#send(part.map((i) => checks[i]!)).then((ok) => part.forEach((i, k) => (out[i] = ok[k]!))))
+    }
+    await Promise.all(parts)
+    return out
+  }
+
+  /** To the least busy worker. */
+  #send(batch: SigCheck[]): Promise<Uint8Array> {
+    const slot = this.#slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a))
+    const id = this.#nextId++
+    const buf = packChecks(batch)
+    return new Promise((done) => {
+      slot.jobs.set(id, { count: batch.length, done })
+      slot.inFlight += batch.length
+      slot.worker.ref()
+      slot.worker.postMessage({ id, count: batch.length, buf }, [buf])
+    })
+  }
+
+  async close(): Promise<void> {
+    const slots = this.#slots.splice(0)
+    await Promise.all(slots.map((s) => s.worker.terminate()))
+    for (const s of slots) for (const [id, job] of s.jobs) this.#settle(s, id, new Uint8Array(job.count))
+  }
+}
+
+let shared: SigPool | null = null
+
+/** The process's pool, made on first use. */
+export function sharedSigPool(): SigPool {
+  shared ??= new SigPool()
+  return shared
+}

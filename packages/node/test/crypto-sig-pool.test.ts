@@ -1,0 +1,53 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Signer, generateKeyPair, signTx, decodeTx, txSignBytes } from '@vigil/common'
+import { SigPool, SIG_BATCH, signedBytes, verifiedTxs } from '../src/crypto/index.js'
+
+const signer = new Signer(generateKeyPair())
+const tx = (i: number, args: Record<string, unknown> = { n: i, s: 'x'.repeat(i % 300) }) =>
+  decodeTx(signTx({ chainId: 'c1', signer: signer.publicKey, instance: 'kv', method: 'put', args, nonce: `n${i}` }, signer).bytes)
+
+test('signedBytes equals txSignBytes for transactions of every size', () => {
+  for (const i of [0, 1, 23, 24, 255, 256, 299]) {
+    const t = tx(i)
+    assert.deepEqual(signedBytes(t), txSignBytes(t.body))
+  }
+  const big = tx(1, { blob: 'y'.repeat(60_000) })
+  assert.deepEqual(signedBytes(big), txSignBytes(big.body))
+})
+
+test('the pool verifies batches across workers and flags each bad check', async () => {
+  const pool = new SigPool(2)
+  try {
+    const txs = Array.from({ length: SIG_BATCH * 3 + 7 }, (_, i) => tx(i))
+    const checks = txs.map((t) => ({ publicKey: t.body.signer, message: signedBytes(t), sig: t.sig }))
+    const bad = checks[SIG_BATCH + 5]!
+    checks[SIG_BATCH + 5] = { ...bad, sig: bad.sig.map((b, k) => (k === 0 ? b ^ 1 : b)) }
+    checks[2] = { ...checks[2]!, publicKey: new Uint8Array(31) }
+    const ok = await pool.verify(checks)
+    assert.equal(ok.length, checks.length)
+    ok.forEach((v, i) => assert.equal(v, i === SIG_BATCH + 5 || i === 2 ? 0 : 1, `check ${i}`))
+  } finally {
+    await pool.close()
+  }
+})
+
+test('verifiedTxs trusts only checked transactions of the chain', async () => {
+  const pool = new SigPool(1)
+  try {
+    const good = tx(1)
+    const forged = { ...tx(2), sig: new Uint8Array(64) }
+    const other = decodeTx(signTx({ chainId: 'c2', signer: signer.publicKey, instance: 'kv', method: 'put', args: {}, nonce: 'o' }, signer).bytes)
+    const verified = await verifiedTxs(pool, [good, forged, other], 'c1')
+    assert.deepEqual([good, forged, other].map(verified), [true, false, false])
+  } finally {
+    await pool.close()
+  }
+})
+
+test('a closed or failed pool reports checks unverified instead of hanging', async () => {
+  const pool = new SigPool(1)
+  await pool.close()
+  const t = tx(3)
+  assert.deepEqual([...(await pool.verify([{ publicKey: t.body.signer, message: signedBytes(t), sig: t.sig }]))], [0])
+})
