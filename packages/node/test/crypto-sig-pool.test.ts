@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Signer, generateKeyPair, signTx, decodeTx, txSignBytes } from '@vigil/common'
@@ -50,4 +51,10 @@ test('a closed or failed pool reports checks unverified instead of hanging', asy
   await pool.close()
   const t = tx(3)
   assert.deepEqual([...(await pool.verify([{ publicKey: t.body.signer, message: signedBytes(t), sig: t.sig }]))], [0])
+})
+
+test('an idle pool does not keep the process alive', () => {
+  const pool = new URL('../src/crypto/index.js', import.meta.url).href
+  const script = `import { SigPool } from '${pool}'; const p = new SigPool(2); await p.verify([{ publicKey: new Uint8Array(32), message: new Uint8Array(1), sig: new Uint8Array(64) }]); console.log('done')`
+  assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' }).trim(), 'done')
 })

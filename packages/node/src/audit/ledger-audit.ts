@@ -82,7 +82,7 @@ export async function freshStore(dir: string, g: Genesis): Promise<LedgerStore> 
 
 /** Blocks decoded ahead of execution, their signatures checked meanwhile on the pool: enough to keep both cores busy, bounded in memory. */
 const LOOKAHEAD_TXS = 2_048
-const LOOKAHEAD_BLOCKS = 64
+const LOOKAHEAD_BLOCKS = 32
 
 /**
  * Re-verifies and re-executes blocks head+1..to of `source` onto `into` (a store whose chain is
@@ -163,8 +163,8 @@ export async function replayLedger(g: Genesis, source: BlockSource, to: number, 
   }
 }
 
-/** Blocks in flight to the replay worker: bounds memory on long chains. */
-const WORKER_WINDOW = 32
+/** Blocks in flight to the replay worker: bounds memory on long chains. Above the replay's lookahead, or each side waits for the other. */
+const WORKER_WINDOW = 2 * LOOKAHEAD_BLOCKS
 
 /** replayLedger on a worker thread, fed the store's blocks from this thread. */
 async function replayInWorker(g: Genesis, store: LedgerStore, to: number, onProgress?: Progress): Promise<Awaited<ReturnType<typeof replayLedger>>> {

@@ -157,7 +157,7 @@ export class BlockSync {
     const ranges: Array<{ from: number; count: number }> = []
     for (let from = base; from <= target && ranges.length < PIPELINE; from += MAX_BLOCKS_PER_REQUEST) ranges.push({ from, count: Math.min(MAX_BLOCKS_PER_REQUEST, target - from + 1) })
     // Each answer is prepared on arrival: its signatures are checked on the pool while earlier ranges execute.
-    const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i).then((got) => got && { peer: got.peer, blocks: got.blocks.map((b) => this.verifier.prepare(b)) }))
+    const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i).then((got) => got && { peer: got.peer, blocks: this.verifier.prepareRange(got.blocks) }))
     for (const [i, f] of fetches.entries()) {
       const got = await f
       if (got === null) break

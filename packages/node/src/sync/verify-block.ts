@@ -46,12 +46,21 @@ export class BlockVerifier {
 
   /** Decodes a block and starts its signature checks; never throws. */
   prepare(raw: RawBlock): PreparedBlock {
-    try {
-      const decoded = decodeBlock(raw.block)
-      return { raw, decoded, signed: verifiedTxs(this.pool, decoded.txs, this.genesis.chainId) }
-    } catch (err) {
-      return { raw, decoded: err as Error, signed: unverified }
-    }
+    return this.prepareRange([raw])[0]!
+  }
+
+  /** prepare() for consecutive blocks, their signatures sent together: small blocks fill pool batches. */
+  prepareRange(raws: readonly RawBlock[]): PreparedBlock[] {
+    const decoded = raws.map((raw): Block | Error => {
+      try {
+        return decodeBlock(raw.block)
+      } catch (err) {
+        return err as Error
+      }
+    })
+    const txs = decoded.flatMap((b) => (b instanceof Error ? [] : b.txs))
+    const signed = txs.length === 0 ? unverified : verifiedTxs(this.pool, txs, this.genesis.chainId)
+    return raws.map((raw, i) => ({ raw, decoded: decoded[i]!, signed }))
   }
 
   async verify(input: RawBlock | PreparedBlock): Promise<{ block: Block; cert: CommitCertificate }> {
