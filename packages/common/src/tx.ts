@@ -109,9 +109,14 @@ export function decodeTx(bytes: Uint8Array): Tx {
   return assemble(body, expectBytes(f[7], 'tx.sig', SIGNATURE_BYTES), signBytesOf(bytes), bytes)
 }
 
-/** Throws a ValidationError naming the problem; the chain id check stops cross-chain replay. */
-export function verifyTx(tx: Tx, chainId: string): void {
+/** Throws unless the transaction is for this chain: a signature from another chain must not replay here. */
+export function checkTxChain(tx: Tx, chainId: string): void {
   if (tx.body.chainId !== chainId) throw new ValidationError(`transaction is for chain "${tx.body.chainId}", this is "${chainId}"`)
+}
+
+/** Throws a ValidationError naming the problem. */
+export function verifyTx(tx: Tx, chainId: string): void {
+  checkTxChain(tx, chainId)
   if (!verifySignature(tx.body.signer, tx.signBytes, tx.sig)) throw new ValidationError('transaction signature does not verify')
 }
 

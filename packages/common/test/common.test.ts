@@ -54,6 +54,12 @@ describe('transactions', () => {
       assert.equal(toHex(back.id), toHex(tx.id))
     }), { numRuns: 200 })
   })
+  it('cut their sign bytes right at every CBOR length-header size', () => {
+    for (const n of [0, 1, 23, 24, 255, 256, 65_535 - 200, 60_000]) {
+      const tx = signTx({ chainId: 'test', signer: client.publicKey, instance: 'kv', method: 'put', args: { s: 'y'.repeat(n) }, nonce: 'n' }, client)
+      assert.equal(toHex(decodeTx(tx.bytes).signBytes), toHex(txSignBytes(tx.body)), `args of ${n} bytes`)
+    }
+  })
   it('are refused for another chain or with a changed byte', () => {
     const tx = sampleTx('1')
     assert.throws(() => verifyTx(tx, 'other'), /chain "test"/)

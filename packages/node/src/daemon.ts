@@ -1,7 +1,7 @@
 import './p2p/index.js'
 import { performance } from 'node:perf_hooks'
 import {
-  Signer, ValidationError, decodeTx, equalBytes, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
+  Signer, ValidationError, checkTxChain, decodeTx, equalBytes, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
 import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
@@ -19,6 +19,7 @@ import type { Logger } from './log.js'
 import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip } from './mempool/gossip.js'
 import { Mempool } from './mempool/mempool.js'
 import { RecentIds } from './mempool/recent.js'
+import { sharedSigPool, txCheck } from './crypto/index.js'
 import { Metrics } from './metrics.js'
 import type { Channel } from './p2p/channel.js'
 import { PeerLinks } from './p2p/links.js'
@@ -53,6 +54,7 @@ export class VigilNode {
   readonly mempool: Mempool
   readonly waiters = new CommitWaiters<CommittedTxView>()
   readonly #recent = new RecentIds(RECENT_IDS_MAX)
+  readonly #sigs = sharedSigPool()
   /**
    * Transactions whose signatures this peer checked (see #verify), so neither a later copy nor
    * execution checks again. Keyed by id and signature: the id covers the body only, so a primary
@@ -255,12 +257,13 @@ export class VigilNode {
       if (this.#recent.has(id)) return 'committed'
       if (this.mempool.has(id)) return 'known'
       if (this.mempool.size >= this.mempool.maxTxs) return 'full'
-      try {
-        this.#verify(tx)
-        return 'added'
-      } catch (err) {
-        return err as Error
-      }
+      return 'added'
+    })
+    const candidates = txs.filter((_, i) => out[i] === 'added')
+    const bad = await this.#verifyAll(candidates)
+    let k = 0
+    txs.forEach((_, i) => {
+      if (out[i] === 'added') out[i] = bad[k++] ?? 'added'
     })
     const checked = txs.filter((_, i) => out[i] === 'added')
     const done = checked.length === 0 ? [] : await this.store.txLocations(checked.map((t) => t.id))
@@ -301,28 +304,64 @@ export class VigilNode {
       this.log.debug({ from, err: (err as Error).message }, 'malformed mempool frame dropped')
       return
     }
-    const fresh: Tx[] = []
+    const invalid = (err: Error): void => {
+      this.metrics.dropped.inc({ reason: 'invalidTx' })
+      this.metrics.faults.inc({ replica: String(from) })
+      this.log.debug({ from, err: err.message }, 'invalid forwarded transaction dropped')
+    }
+    const decoded: Tx[] = []
     for (const bytes of list) {
       // Full: the primary's batches will carry these, and they are checked then.
-      if (this.mempool.size + fresh.length >= this.mempool.maxTxs) break
+      if (this.mempool.size + decoded.length >= this.mempool.maxTxs) break
       try {
         const tx = decodeTx(bytes)
         const id = toHex(tx.id)
-        if (this.mempool.has(id) || this.#recent.has(id)) continue
-        this.#verify(tx)
-        fresh.push(tx)
+        if (!this.mempool.has(id) && !this.#recent.has(id)) decoded.push(tx)
       } catch (err) {
-        this.metrics.dropped.inc({ reason: 'invalidTx' })
-        this.metrics.faults.inc({ replica: String(from) })
-        this.log.debug({ from, err: (err as Error).message }, 'invalid forwarded transaction dropped')
+        invalid(err as Error)
       }
     }
+    const bad = await this.#verifyAll(decoded)
+    const fresh = decoded.filter((_, i) => bad[i] === null)
+    for (const err of bad) if (err !== null) invalid(err)
     if (fresh.length === 0) return
     // A peer with a stale mempool may forward transactions committed long ago.
     const done = await this.store.txLocations(fresh.map((t) => t.id))
     fresh.forEach((tx, i) => {
       if (done[i] === null) this.#admit(tx)
     })
+  }
+
+  /**
+   * Signatures of transactions from clients and gossip, checked on the pool's worker threads: a
+   * 500-transaction gossip frame is ~50 ms of verification that would otherwise hold up the
+   * consensus messages queued behind it on the event loop. The pool only accelerates: anything
+   * it could not confirm is checked here, and refused if bad. Null for each good transaction.
+   */
+  async #verifyAll(txs: readonly Tx[]): Promise<Array<Error | null>> {
+    const out: Array<Error | null> = txs.map(() => null)
+    const todo: number[] = []
+    txs.forEach((tx, i) => {
+      try {
+        checkTxChain(tx, this.genesis.chainId)
+        if (!this.#checked.has(checkedKey(tx))) todo.push(i)
+      } catch (err) {
+        out[i] = err as Error
+      }
+    })
+    if (todo.length === 0) return out
+    const ok = await this.#sigs.verify(todo.map((i) => txCheck(txs[i]!)))
+    todo.forEach((i, k) => {
+      if (ok[k] === 1) this.#checked.add(checkedKey(txs[i]!))
+      else {
+        try {
+          this.#verify(txs[i]!)
+        } catch (err) {
+          out[i] = err as Error
+        }
+      }
+    })
+    return out
   }
 
   /**
