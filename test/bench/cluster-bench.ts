@@ -8,7 +8,7 @@
  *      load from a separate load-generator process (`vigil bench`) at increasing offered rates
  *   3. commit latency at 25/50/90% of saturation and at 1,000 tx/s offered
  *   4. scaling: saturation with 2 KB and 16 KB transactions, and with n = 7 (f = 2)
- *   5. catch-up of a peer that missed BENCH_CATCHUP_TXS transactions (default 100,000)
+ *   5. catch-up of a peer that missed 10,000, then BENCH_CATCHUP_TXS (default 100,000) transactions
  *   6. view change after the primary is killed
  *   7. memory: RSS per peer and disk bytes per transaction once BENCH_MEMORY_TXS (default 1,000,000)
  *      transactions are committed; then `vigil verify --home` on a stopped peer's chain
@@ -156,13 +156,12 @@ async function load(c: Cluster, rateTx: number, seconds: number, valueBytes = 64
 }
 
 /**
- * Catch-up: a peer misses BENCH_CATCHUP_TXS transactions, then restarts; timed until it has the
+ * Catch-up: a peer misses `missed` transactions, then restarts; timed until it has the
  * others' height. Reported beside the storage engine's local commit rate for the same blocks
  * (fetched from peer 0, then committed one synced commitBlock each into a fresh store: what a
  * peer's storage does when it commits them itself), measured in the same run.
  */
-async function catchUp(c: Cluster, saturation: number) {
-  const missed = Number(process.env.BENCH_CATCHUP_TXS ?? 100_000)
+async function catchUp(c: Cluster, saturation: number, missed: number) {
   await c.stop(3, 'SIGTERM')
   const before = (await c.status(0))!.height
   const fill = await load(c, Math.max(500, Math.round(saturation * 0.8)), Math.ceil(missed / Math.max(500, Math.round(saturation * 0.8))))
@@ -241,7 +240,9 @@ async function main() {
       out.sizes = sizes
     }
 
-    out.catchUp = await catchUp(c, saturation)
+    // Recovery: a peer misses 10,000, then BENCH_CATCHUP_TXS (default 100,000) transactions, then restarts.
+    out.catchUp10k = await catchUp(c, saturation, 10_000)
+    out.catchUp = await catchUp(c, saturation, Number(process.env.BENCH_CATCHUP_TXS ?? 100_000))
 
     // View change: kill the primary, time until a surviving peer commits the next block.
     const primary = (await c.status(0))!.primary
