@@ -12,8 +12,10 @@
  *   6. view change after the primary is killed
  *   7. memory: RSS per peer and disk bytes per transaction once BENCH_MEMORY_TXS (default 1,000,000)
  *      transactions are committed; then `vigil verify --home` on a stopped peer's chain
- * BENCH_QUICK=1 skips 4 and 7 (a few minutes instead of about twenty).
- * Prints a table and writes bench-results/cluster.json at the repository root.
+ * BENCH_SECTIONS picks parts (default cluster,sizes,n7,memory: 1-3 and 5-6 are "cluster"); BENCH_QUICK=1
+ * is BENCH_SECTIONS=cluster (a few minutes instead of about half an hour). Without the cluster part,
+ * BENCH_SATURATION (default 1000) stands in for the measured saturation, or BENCH_MEMORY_RATE sets the rate.
+ * Prints a table and writes bench-results/cluster.json (cluster-<sections>.json for a partial run) at the repository root.
  */
 import { execFile } from 'node:child_process'
 import { createPublicKey, generateKeyPairSync, hash, sign, verify } from 'node:crypto'
@@ -207,16 +209,29 @@ async function main() {
   const ceilingTx = Math.round((ceil.cores * ceil.verifiesPerSec) / n)
   out.ceilings = { ...ceil, txCeilingPerSec: ceilingTx }
   console.log(`ceilings: ${ceil.verifiesPerSec} ed25519 verifies/s per core, ${ceil.sha256PerSec} SHA-256(200 B)/s, ${ceil.leveldbPutsPerSec} LevelDB puts/s (1000 x 200 B synced batches), ${ceil.libp2pFramesPerSec} libp2p 200 B frames/s between 2 processes, ${ceil.cores} cores -> ceiling ${ceilingTx} tx/s for n=${n}`)
-  const quick = process.env.BENCH_QUICK === '1'
+  const sections = new Set((process.env.BENCH_SECTIONS ?? (process.env.BENCH_QUICK === '1' ? 'cluster' : 'cluster,sizes,n7,memory')).split(','))
+  let saturation = Number(process.env.BENCH_SATURATION ?? 1000)
 
-  const c = await Cluster.create({ nodes: n, logLevel: 'warn' })
-  try {
-    c.startAll()
-    await c.waitReady()
-    await c.deploy(0, 'bench', 'kv')
+  if (sections.has('cluster') || sections.has('sizes')) await withCluster(n, async (c) => {
+    if (sections.has('cluster')) await clusterSection(c)
+    if (sections.has('sizes')) {
+      const sizes: Record<string, unknown> = {}
+      for (const [label, valueBytes, sizeRates] of [['2KB', 1900, [250, 500, 1000, 2000, 3000]], ['16KB', 16_200, [50, 100, 200, 400, 800]]] as const) {
+        console.log(`n=4, ${label} transactions:`)
+        sizes[label] = await saturate(c, [...sizeRates], valueBytes)
+      }
+      out.sizes = sizes
+    }
+    if (sections.has('cluster')) await recoverySection(c)
+  })
+
+  /** Saturation sweep, then latency at 25/50/90% of it and at 1,000 tx/s. */
+  async function clusterSection(c: Cluster): Promise<void> {
     console.log('n=4, 200 B transactions:')
     const rates = (process.env.BENCH_RATES ?? '500,1000,2000,3000,4000,5000').split(',').map(Number)
-    const { committedPerSec: saturation, sweep } = await saturate(c, rates)
+    const sat = await saturate(c, rates)
+    saturation = sat.committedPerSec
+    const sweep = sat.sweep
     out.saturation = { committedPerSec: saturation, ratioToCeiling: Number((saturation / ceilingTx).toFixed(3)), sweep }
     console.log(`saturation ${saturation} tx/s = ${((100 * saturation) / ceilingTx).toFixed(1)}% of the ${ceilingTx} tx/s ceiling`)
 
@@ -230,16 +245,10 @@ async function main() {
     const at1000 = await load(c, 1000, 5)
     out.latencyAt1000 = at1000.latencyMs
     console.log(`at 1000 tx/s offered: p50 ${at1000.latencyMs.p50} ms, p99 ${at1000.latencyMs.p99} ms`)
+  }
 
-    if (!quick) {
-      const sizes: Record<string, unknown> = {}
-      for (const [label, valueBytes, sizeRates] of [['2KB', 1900, [250, 500, 1000, 2000, 3000]], ['16KB', 16_200, [50, 100, 200, 400, 800]]] as const) {
-        console.log(`n=4, ${label} transactions:`)
-        sizes[label] = await saturate(c, [...sizeRates], valueBytes)
-      }
-      out.sizes = sizes
-    }
-
+  /** Catch-up after missed transactions, then the view change after the primary is killed. */
+  async function recoverySection(c: Cluster): Promise<void> {
     // Recovery: a peer misses 10,000, then BENCH_CATCHUP_TXS (default 100,000) transactions, then restarts.
     out.catchUp10k = await catchUp(c, saturation, 10_000)
     out.catchUp = await catchUp(c, saturation, Number(process.env.BENCH_CATCHUP_TXS ?? 100_000))
@@ -263,18 +272,18 @@ async function main() {
     await slow.catch(() => null)
     out.viewChangeMs = viewChangeMs
     console.log(`view change after SIGKILL of the primary: next commit after ${viewChangeMs} ms (viewChangeTimeoutMs 1000)`)
-  } finally {
-    await c.destroy()
   }
 
-  if (!quick) {
+  if (sections.has('n7')) {
     const ceiling7 = Math.round((ceil.cores * ceil.verifiesPerSec) / 7)
     console.log(`n=7 (f=2), 200 B transactions (ceiling ${ceiling7} tx/s):`)
     const s7 = await withCluster(7, (c7) => saturate(c7, [250, 500, 1000, 1500, 2000, 3000]))
     out.n7 = { ...s7, ceilingTxPerSec: ceiling7, ratioToCeiling: Number((s7.committedPerSec / ceiling7).toFixed(3)) }
+  }
 
+  if (sections.has('memory')) {
     const total = Number(process.env.BENCH_MEMORY_TXS ?? 1_000_000)
-    const rate = Math.max(500, Math.round((out.saturation as { committedPerSec: number }).committedPerSec * 0.8))
+    const rate = Number(process.env.BENCH_MEMORY_RATE ?? Math.max(500, Math.round(saturation * 0.8)))
     console.log(`memory: loading a fresh 4-peer cluster at ${rate} tx/s until ${total} transactions are committed`)
     const m = await withCluster(4, (c4) => memoryAndAudit(c4, total, rate))
     out.memory = m
@@ -283,7 +292,9 @@ async function main() {
     console.log(`vigil verify --home on that chain: ${v.txs} transactions in ${v.seconds} s = ${v.txPerSec} tx/s (intact: ${v.ok})`)
   }
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
-  writeFileSync(join(ROOT, 'bench-results', 'cluster.json'), JSON.stringify(out, null, 2) + '\n')
+  // A partial run writes beside the full one, not over it.
+  const name = process.env.BENCH_SECTIONS === undefined && process.env.BENCH_QUICK !== '1' ? 'cluster' : `cluster-${[...sections].join('-')}`
+  writeFileSync(join(ROOT, 'bench-results', `${name}.json`), JSON.stringify(out, null, 2) + '\n')
 }
 
 await main()

@@ -18,6 +18,13 @@ import {
 
 /** View-change timeouts double per failed view up to 2^6 times the base, so recovery time stays bounded. */
 const MAX_BACKOFF = 6
+/**
+ * The request timer also allows CYCLE_FACTOR times the recent time from accepting a batch to
+ * executing it, capped at CYCLE_CAP request timeouts: an honest primary on loaded machines whose
+ * blocks take most of a second is not replaced for being slow, while a silent one still is.
+ */
+const CYCLE_FACTOR = 4
+const CYCLE_CAP = 8
 /** Committed batches sent to a lagging peer per STATUS it sends. */
 const CATCH_UP_PER_STATUS = 8
 const MAX_PENDING_REQUESTS = 100_000
@@ -77,6 +84,9 @@ export class Replica {
   /** When requests were last executed: the request timer restarts on progress (PBFT), so a backlog behind an honest primary is no reason to replace it. */
   private lastProgressAt = 0
   private lastExecutedAt = 0
+  /** When the proposal for lastExecuted+1 was accepted, and a moving average of accept-to-execute times. */
+  private nextProposal: { seq: number; at: number } | null = null
+  private cycleMs = 0
 
   private readonly pool = new RequestPool(MAX_PENDING_REQUESTS)
   /** PRE-PREPAREs for seq > lastExecuted+1, waiting for their parent to be executed. At most L. */
@@ -154,6 +164,11 @@ export class Replica {
     return this.p.viewChangeTimeoutMs * 2 ** Math.min(this.backoff, MAX_BACKOFF)
   }
 
+  /** How long an outstanding request may wait without progress before the primary is suspected. */
+  private requestTimeout(): number {
+    return Math.max(this.timeout(), Math.min(CYCLE_FACTOR * this.cycleMs, CYCLE_CAP * this.p.viewChangeTimeoutMs))
+  }
+
   private drop(reason: string): void {
     this.out.dropped.push({ reason })
   }
@@ -218,7 +233,7 @@ export class Replica {
     } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0) {
       // An outstanding request (oldest first, as an honest primary batches them) and no requests executed for a whole timeout: suspect the primary.
       const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt)
-      if (this.now >= since + this.timeout()) this.startViewChange(this.view + 1)
+      if (this.now >= since + this.requestTimeout()) this.startViewChange(this.view + 1)
     }
     if (this.ahead !== null && this.ahead.seq > this.lastDelivered && this.now >= this.transferRetryAt) this.requestTransfer()
     if (this.now >= this.nextRetransmit) {
@@ -236,7 +251,13 @@ export class Replica {
     if (batch !== undefined) {
       this.lastTime = Math.max(this.lastTime, batch.time)
       this.lastNonEmpty = batch.requests.length > 0
-      if (this.lastNonEmpty) this.lastProgressAt = this.now
+      if (this.lastNonEmpty) {
+        this.lastProgressAt = this.now
+        if (this.nextProposal?.seq === seq) {
+          const took = this.now - this.nextProposal.at
+          this.cycleMs = this.cycleMs === 0 ? took : (3 * this.cycleMs + took) / 4
+        }
+      }
     }
     if (!this.changing) this.backoff = 0
     for (const s of this.waiting.keys()) if (s <= seq) this.waiting.delete(s)
@@ -353,6 +374,7 @@ export class Replica {
     const slot = this.log.at(seq, this.view)
     const key = keyOf(digest)
     const primary = this.primaryOf(this.view)
+    if (seq === this.lastExecuted + 1) this.nextProposal = { seq, at: this.now }
     slot.pp = { batch, digest, key, sig: primarySig, requestKeys: keys }
     slot.prepares.set(primary, { digest, key, sig: primarySig })
     // The prepared record may rely on the pre-prepare record for its batch: give it its own before overwriting.

@@ -232,6 +232,26 @@ describe('view change', () => {
     }
   })
 
+  it('keeps a primary whose batches steadily take longer than the request timeout, and still replaces it once silent', () => {
+    const net = new TestNet(4)
+    let next = 0
+    // One batch whose COMMITs are held back for holdMs (then retransmitted): a slow but honest primary.
+    const round = (holdMs: number): void => {
+      const want = next + 4
+      for (; next < want; next++) net.submit(request(next))
+      net.filter = (e) => e.msg.type !== 'commit'
+      net.runUntil(() => false, holdMs)
+      net.filter = () => true
+      assert.ok(net.runUntil(() => [0, 1, 2, 3].every((i) => net.delivered[i]!.reduce((k, d) => k + d.batch.requests.length, 0) === want), 2000))
+    }
+    for (let r = 0; r < 4; r++) round(60) // under the 100 ms timeout: learns the cycle
+    for (let r = 0; r < 4; r++) round(150) // over it, but steady
+    for (const i of [0, 1, 2, 3]) assert.equal(net.replicas[i]!.status().view, 0, `replica ${i} replaced a slow but working primary`)
+    net.filter = (e) => e.from !== 0 && e.to !== 0
+    net.submit(request(next))
+    assert.ok(net.runUntil(() => [1, 2, 3].every((i) => net.replicas[i]!.status().view >= 1), 8 * PARAMS.viewChangeTimeoutMs + 500), 'a silent primary is still replaced within the cap')
+  })
+
   it('one faulty backup cannot block progress', () => {
     const net = new TestNet(4)
     net.filter = (e) => e.from !== 3 && e.to !== 3
