@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { DEFAULT_CONSENSUS, batchDigest, headerHash, keyPairFromSeed, toHex, txRootOf, type Genesis, type Tx } from '@vigil/common'
+import { BlockExecutor } from '../src/ledger/executor.js'
+import { freshStore } from '../src/audit/index.js'
+import { CHAIN_ID, admin, clinician, hex, makeTx, patient, stranger } from './execution-fixtures.js'
+
+/**
+ * Every peer must build byte-identical blocks: this chain of fixed keys, nonces and times pins
+ * each block's header hash (covering the results root and state root), so a change to
+ * execution, result encoding or write sets that alters any byte fails here.
+ */
+const genesis: Genesis = {
+  chainId: CHAIN_ID,
+  genesisTime: 1_700_000_000_000,
+  validators: [0, 1, 2, 3].map((i) => ({ index: i, name: `vp${i}`, publicKey: keyPairFromSeed(new Uint8Array(32).fill(10 + i)).publicKey, peerId: `vp${i}`, addresses: [`/ip4/127.0.0.1/tcp/${7000 + i}`] })),
+  admins: [admin.publicKey],
+  consensus: DEFAULT_CONSENSUS,
+}
+
+const entry = (day: number) => ({ date: `2026-11-${String(day).padStart(2, '0')}`, bedTime: '23:00', sleepOnsetLatencyMin: 20 + day, wakeAfterSleepOnsetMin: 15, wakeTime: '06:30', riseTime: '06:45', sleepQuality: 1 + (day % 5) })
+
+/** Blocks exercising every method, failures (each code path that writes nothing), reads of the block's own writes, and a duplicate. */
+function blocks(): Tx[][] {
+  const kv = (method: string, args: Record<string, unknown>, nonce: string) => makeTx(patient, 'store', method, args, nonce)
+  const append = (from: typeof patient, day: number, nonce: string) => makeTx(from, 'sleep', 'appendEntry', { patientId: 'P-1', entry: entry(day) }, nonce)
+  const deploy = (args: Record<string, unknown>, nonce: string) => makeTx(admin, '_lifecycle', 'deploy', args, nonce)
+  const repeated = kv('put', { key: 'r', value: 1 }, 'k9')
+  return [
+    [deploy({ name: 'store', contract: 'kv', init: { values: { a: 1, b: [true, null, 'x'] } } }, 'd1'), deploy({ name: 'sleep', contract: 'mhealth' }, 'd2'), deploy({ name: 'store', contract: 'kv' }, 'd3')],
+    [
+      kv('put', { key: 'k', value: { nested: { deep: [1, 2.5, -3] }, s: 'é\u{1F600}' } }, 'k1'),
+      kv('add', { key: 'c', delta: 5 }, 'k2'),
+      kv('add', { key: 'c', delta: -7 }, 'k3'),
+      kv('add', { key: 'k', delta: 1 }, 'k4'),
+      kv('delete', { key: 'a' }, 'k5'),
+      kv('delete', { key: 'a' }, 'k6'),
+      kv('put', { key: 'k', value: 2 }, 'k1'),
+      kv('nope', {}, 'k7'),
+      makeTx(patient, 'missing', 'put', { key: 'k', value: 1 }, 'k8'),
+      makeTx(patient, 'sleep', 'registerPatient', { patientId: 'P-1', profile: { studyArm: 'cbt-i', yearOfBirth: 1980 } }, 'm1'),
+      makeTx(patient, 'sleep', 'grantClinician', { patientId: 'P-1', clinicianKey: hex(clinician) }, 'm2'),
+      repeated,
+    ],
+    [
+      append(patient, 1, 'm3'),
+      append(clinician, 2, 'c1'),
+      append(stranger, 3, 's1'),
+      makeTx(patient, 'sleep', 'appendEntry', { patientId: 'P-1', entry: { ...entry(4), sleepQuality: 9 } }, 'm4'),
+      append(patient, 5, 'm5'),
+      makeTx(patient, 'sleep', 'revokeClinician', { patientId: 'P-1', clinicianKey: hex(clinician) }, 'm6'),
+      append(clinician, 6, 'c2'),
+      repeated,
+    ],
+    [],
+  ]
+}
+
+/** Header hashes of blocks 1..4, from the code before the execution CPU work (commit of the pin). */
+const PINNED = [
+  '45d8f7b59ae0b4ba04b0bcfe4d9ab583259247b2deddc6d5a2d11a070da4a268',
+  '2c3cccf3c76befeeff343875e62320ce14ca1fed3c1e1c1cf23a4cd4bfd7b307',
+  '02a57b7c1fdc8cbda9f964b8b2e6e73a2c5f4d4be6d35e9028b3455a4d5fb5f2',
+  '3fb4ba588ed03604a6f9b5355e5bc3f6e645a0f1bd08872cff1b182639703846',
+]
+
+describe('execution: block hashes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-exec-chain-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('a fixed chain gives the same header hashes, checked or pre-verified signatures', async () => {
+    for (const verified of [undefined, () => true]) {
+      const store = await freshStore(join(dir, verified === undefined ? 'checked' : 'verified'), genesis)
+      try {
+        const executor = new BlockExecutor(store, genesis)
+        const hashes: string[] = []
+        const codes: number[][] = []
+        for (const txs of blocks()) {
+          const head = store.head()!
+          const time = head.time + 1000
+          const digest = batchDigest(time, head.hash, txRootOf(txs))
+          const { block, hash } = await executor.commit({ seq: head.height + 1, time, parent: head.hash, digest, cert: null }, txs, verified)
+          assert.deepEqual(hash, headerHash(block.header))
+          hashes.push(toHex(hash))
+          codes.push(block.results.map((r) => r.code))
+        }
+        assert.deepEqual(codes, [[0, 0, 4], [0, 0, 0, 6, 0, 0, 4, 3, 3, 0, 0, 0], [0, 0, 2, 5, 0, 0, 2, 4], []])
+        assert.deepEqual(hashes, PINNED)
+      } finally {
+        await store.close()
+      }
+    }
+  })
+})
