@@ -22,8 +22,9 @@ export async function executeBlock(txs: readonly Tx[], ctx: BlockContext, state:
   await prefetchBlock(txs, block)
   const results: TxResult[] = []
   for (const tx of txs) {
-    const result = await executeTx(tx, ctx, new TxOverlay(block))
-    block.apply(result.writes)
+    const overlay = new TxOverlay(block)
+    const result = await executeTx(tx, ctx, overlay)
+    if (result.code === ResultCode.OK) block.apply(overlay)
     results.push(result)
   }
   return results
