@@ -410,11 +410,14 @@ export class VigilNode {
     for (const id of ids) this.#recent.add(id)
     for (const e of this.mempool.remove(ids)) this.metrics.commitLatency.observe((now - e.seenAt) / 1000)
     this.metrics.mempoolSize.set(this.mempool.size)
-    block.txs.forEach((tx, i) => {
-      const r = block.results[i]!
-      this.metrics.committedTxs.inc({ result: r.code === 0 ? 'ok' : 'failed' })
-      this.waiters.resolve(ids[i]!, { txId: ids[i]!, height: h, index: i, result: resultJson(r) })
+    let ok = 0
+    block.results.forEach((r, i) => {
+      if (r.code === 0) ok++
+      // Built only for a transaction someone waits for: most are not waited for on this peer.
+      if (this.waiters.waiting(ids[i]!)) this.waiters.resolve(ids[i]!, { txId: ids[i]!, height: h, index: i, result: resultJson(r) })
     })
+    this.metrics.committedTxs.inc({ result: 'ok' }, ok)
+    this.metrics.committedTxs.inc({ result: 'failed' }, block.results.length - ok)
   }
 
   #stateTransfer(req: StateTransferRequest): void {

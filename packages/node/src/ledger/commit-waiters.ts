@@ -26,6 +26,10 @@ export class CommitWaiters<T> {
     })
   }
 
+  waiting(id: string): boolean {
+    return this.#waiting.has(id)
+  }
+
   resolve(id: string, value: T): void {
     const set = this.#waiting.get(id)
     if (set !== undefined) for (const done of [...set]) done(value)
