@@ -564,6 +564,9 @@ export class Replica {
       this.send(from, { type: 'stable', cert: this.stable })
       return
     }
+    // A peer that executed exactly to our stable checkpoint may lack its certificate: its window then
+    // ends there, and the batches after it would be dropped as outside its watermarks.
+    if (m.lastExecuted === this.low && this.low > 0) this.send(from, { type: 'stable', cert: this.stable })
     const last = Math.min(this.lastDelivered, m.lastExecuted + CATCH_UP_PER_STATUS)
     for (let s = m.lastExecuted + 1; s <= last; s++) {
       const c = this.log.peek(s)?.committed
