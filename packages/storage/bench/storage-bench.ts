@@ -21,6 +21,14 @@ import { nextBlock, openBenchStore } from './chain.js'
  * cost. It is measured before and after the store run and averaged, because other jobs load
  * these 2 cores unevenly. The goal: the store reaches >= 30% of the raw rate. The store is
  * measured with two callers (see commitRate): sequential and pipelined.
+ *
+ * Measured 2026-11-25 at load 7-15 on the 2 cores (other engineers' suites): raw 47k-184k state
+ * writes/s (1.6-2.5 ms per batch when the disk is quiet); store 6-11% sequential, 7-16%
+ * pipelined; 24-32 ms process CPU per block. The goal is not met. Per block the store hashes
+ * ~5,200 times (~1-1.5 us each here: transactions and results roots ~2,500, key and value hashes
+ * 1,000, tree ~1,700) and writes ~1,500 records of ~330 KB (block 176 KB, state, tx index, history)
+ * where raw writes 500 of ~112 KB: with the raw batch at ~2 ms, 30% means ~6.7 ms per block,
+ * below what the hashing alone costs on one core.
  */
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 300)
 const RAW_BLOCKS = 300
