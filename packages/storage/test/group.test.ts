@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { ValidationError, encodeBlock, type Block, type CommitCertificate } from '@vigil/common'
+import { ValidationError, encodeBlock } from '@vigil/common'
 import { LedgerStore, MAX_GROUP_BLOCKS, verifyStateProof } from '../src/index.js'
-import { certify, commitBlocks, genesisBlock, tempDir, u8 } from './helpers.js'
+import { sourceAndTarget, tempDir, u8, type ChainEntry } from './helpers.js'
 
-type Entry = { block: Block; cert: CommitCertificate | null }
+type Entry = ChainEntry
 
 /** commitBlocks: a source store builds a chain block by block; the target takes it in groups, as block sync does. */
 describe('commitBlocks (group commit)', () => {
@@ -14,13 +14,7 @@ describe('commitBlocks (group commit)', () => {
   let store: LedgerStore
   let chain: Entry[]
   before(async () => {
-    source = await LedgerStore.open(join(t.dir, 'source'))
-    store = await LedgerStore.open(join(t.dir, 'target'))
-    await source.initGenesis(genesisBlock())
-    await store.initGenesis(genesisBlock())
-    // Few keys, so later blocks overwrite and delete what earlier blocks of the same group wrote.
-    const blocks = await commitBlocks(source, 12, 8, 10)
-    chain = blocks.map((block) => ({ block, cert: certify(block) }))
+    ;({ source, store, chain } = await sourceAndTarget(t.dir, 12, 8, 10))
   })
   after(async () => {
     await source.close()

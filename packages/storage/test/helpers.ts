@@ -21,7 +21,7 @@ import {
   type StateWrite,
   type TxResult,
 } from '@vigil/common'
-import { emptyStateRoot, type LedgerStore } from '../src/index.js'
+import { LedgerStore, emptyStateRoot } from '../src/index.js'
 
 /** Test chain fixtures: signed transactions with chosen write sets, blocks with correct roots, real certificates. */
 export const CHAIN_ID = 'vigil-test'
@@ -124,3 +124,19 @@ export async function commitBlocks(store: LedgerStore, count: number, perBlock: 
 }
 
 export { headerHash }
+
+export type ChainEntry = { block: Block; cert: CommitCertificate | null }
+
+/**
+ * A source store that built `count` blocks one by one, and an empty target (genesis only) to
+ * feed them to: for tests of how a store takes a chain (groups, pipelining). Few keys, so later
+ * blocks overwrite and delete what earlier ones wrote.
+ */
+export async function sourceAndTarget(dir: string, count: number, perBlock: number, keys: number): Promise<{ source: LedgerStore; store: LedgerStore; chain: ChainEntry[] }> {
+  const source = await LedgerStore.open(join(dir, 'source'))
+  const store = await LedgerStore.open(join(dir, 'target'))
+  await source.initGenesis(genesisBlock())
+  await store.initGenesis(genesisBlock())
+  const chain = (await commitBlocks(source, count, perBlock, keys)).map((block) => ({ block, cert: certify(block) }))
+  return { source, store, chain }
+}

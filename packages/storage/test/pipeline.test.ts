@@ -2,11 +2,10 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Level } from 'level'
-import type { Block, CommitCertificate } from '@vigil/common'
 import { LedgerStore } from '../src/index.js'
-import { certify, commitBlocks, genesisBlock, tempDir } from './helpers.js'
+import { sourceAndTarget, tempDir, type ChainEntry } from './helpers.js'
 
-type Entry = { block: Block; cert: CommitCertificate | null }
+type Entry = ChainEntry
 
 /**
  * Pipelined commits: block h+1 previewed and committed while block h's batch is being written.
@@ -18,11 +17,7 @@ describe('pipelined commits', () => {
   let store: LedgerStore
   let chain: Entry[]
   before(async () => {
-    source = await LedgerStore.open(join(t.dir, 'source'))
-    store = await LedgerStore.open(join(t.dir, 'target'))
-    await source.initGenesis(genesisBlock())
-    await store.initGenesis(genesisBlock())
-    chain = (await commitBlocks(source, 16, 8, 10)).map((block) => ({ block, cert: certify(block) }))
+    ;({ source, store, chain } = await sourceAndTarget(t.dir, 16, 8, 10))
   })
   after(async () => {
     await source.close()
