@@ -70,7 +70,7 @@ async function ceilings() {
 
 /** 200 B frames/s between two processes over the node's own links (Noise + Yamux), from the node's throughput test. */
 async function libp2pFrames(): Promise<number> {
-  const test = join(dirname(createRequire(import.meta.url).resolve('@vigil/node/package.json')), 'dist', 'test', 'p2p-throughput.test.js')
+  const test = join(ROOT, 'packages', 'node', 'dist', 'test', 'p2p-throughput.test.js')
   const { NODE_TEST_CONTEXT: _, ...env } = process.env
   const { stdout } = await run(process.execPath, ['--test', '--test-reporter=spec', test], { env, maxBuffer: 1 << 22, timeout: 120_000 })
   const m = /p2p throughput: .*?: (\d+) frames\/s/.exec(stdout)
