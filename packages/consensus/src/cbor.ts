@@ -1,3 +1,5 @@
+import { cborHeadBytes, writeCborHead } from '@vigil/common'
+
 /**
  * Canonical CBOR written directly, for the only values messages and records are made of:
  * arrays, byte strings, null and non-negative safe integers. The bytes are those of
@@ -12,17 +14,14 @@ const MAJOR_UINT = 0
 const MAJOR_BYTES = 2
 const MAJOR_ARRAY = 4
 const NULL = 0xf6
-const TWO_32 = 2 ** 32
-
-const headBytes = (n: number): number => (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < TWO_32 ? 5 : 9)
 
 /** Encoded size, or -1 if the value holds anything but the four supported kinds. */
 function sizeOf(v: unknown): number {
   if (v === null) return 1
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? headBytes(v) : -1
-  if (v instanceof Uint8Array) return headBytes(v.length) + v.length
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? cborHeadBytes(v) : -1
+  if (v instanceof Uint8Array) return cborHeadBytes(v.length) + v.length
   if (!Array.isArray(v)) return -1
-  let size = headBytes(v.length)
+  let size = cborHeadBytes(v.length)
   for (const x of v as unknown[]) {
     const s = sizeOf(x)
     if (s < 0) return -1
@@ -31,54 +30,19 @@ function sizeOf(v: unknown): number {
   return size
 }
 
-function writeHead(out: Uint8Array, pos: number, major: number, n: number): number {
-  const m = major << 5
-  if (n < 24) {
-    out[pos] = m | n
-    return pos + 1
-  }
-  if (n < 0x100) {
-    out[pos] = m | 24
-    out[pos + 1] = n
-    return pos + 2
-  }
-  if (n < 0x10000) {
-    out[pos] = m | 25
-    out[pos + 1] = n >>> 8
-    out[pos + 2] = n & 0xff
-    return pos + 3
-  }
-  if (n < TWO_32) {
-    out[pos] = m | 26
-    writeUint32(out, pos + 1, n)
-    return pos + 5
-  }
-  out[pos] = m | 27
-  writeUint32(out, pos + 1, Math.floor(n / TWO_32))
-  writeUint32(out, pos + 5, n >>> 0)
-  return pos + 9
-}
-
-function writeUint32(out: Uint8Array, pos: number, n: number): void {
-  out[pos] = n >>> 24
-  out[pos + 1] = (n >>> 16) & 0xff
-  out[pos + 2] = (n >>> 8) & 0xff
-  out[pos + 3] = n & 0xff
-}
-
 /** Only called on a value sizeOf accepted. */
 function write(out: Uint8Array, pos: number, v: Tree): number {
   if (v === null) {
     out[pos] = NULL
     return pos + 1
   }
-  if (typeof v === 'number') return writeHead(out, pos, MAJOR_UINT, v)
+  if (typeof v === 'number') return writeCborHead(out, pos, MAJOR_UINT, v)
   if (v instanceof Uint8Array) {
-    pos = writeHead(out, pos, MAJOR_BYTES, v.length)
+    pos = writeCborHead(out, pos, MAJOR_BYTES, v.length)
     out.set(v, pos)
     return pos + v.length
   }
-  pos = writeHead(out, pos, MAJOR_ARRAY, v.length)
+  pos = writeCborHead(out, pos, MAJOR_ARRAY, v.length)
   for (const x of v) pos = write(out, pos, x)
   return pos
 }

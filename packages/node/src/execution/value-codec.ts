@@ -1,4 +1,4 @@
-import { encode } from '@vigil/common'
+import { encode, writeCborHead } from '@vigil/common'
 
 /**
  * State values as canonical CBOR, written directly. Byte-identical to common's `encode` (cborg)
@@ -32,25 +32,7 @@ function reserve(n: number): void {
 
 function head(major: number, n: number): void {
   reserve(9)
-  const m = major << 5
-  if (n < 24) buf[pos++] = m | n
-  else if (n < 0x100) {
-    buf[pos++] = m | 24
-    buf[pos++] = n
-  } else if (n < 0x10000) {
-    buf[pos++] = m | 25
-    buf.writeUInt16BE(n, pos)
-    pos += 2
-  } else if (n < 0x100000000) {
-    buf[pos++] = m | 26
-    buf.writeUInt32BE(n, pos)
-    pos += 4
-  } else {
-    buf[pos++] = m | 27
-    buf.writeUInt32BE(Math.floor(n / 0x100000000), pos)
-    buf.writeUInt32BE(n >>> 0, pos + 4)
-    pos += 8
-  }
+  pos = writeCborHead(buf, pos, major, n)
 }
 
 function raw(bytes: Uint8Array): void {
