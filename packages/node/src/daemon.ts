@@ -266,15 +266,22 @@ export class VigilNode {
       if (out[i] === 'added') out[i] = bad[k++] ?? 'added'
     })
     const checked = txs.filter((_, i) => out[i] === 'added')
-    const done = checked.length === 0 ? [] : await this.store.txLocations(checked.map((t) => t.id))
+    const admitted = await this.#admitUncommitted(checked)
     let j = 0
     txs.forEach((tx, i) => {
       if (out[i] !== 'added') return
-      const r = done[j++] !== null ? 'committed' : this.#admit(tx)
+      const r = admitted[j++]!
       if (r === 'added') this.#gossip.push(tx.bytes)
       out[i] = r
     })
     return out
+  }
+
+  /** Verified transactions into the mempool, except those the tx index already holds (one lookup for all). */
+  async #admitUncommitted(txs: readonly Tx[]): Promise<Admission[]> {
+    if (txs.length === 0) return []
+    const done = await this.store.txLocations(txs.map((t) => t.id))
+    return txs.map((tx, i) => (done[i] !== null ? 'committed' : this.#admit(tx)))
   }
 
   /**
@@ -324,12 +331,8 @@ export class VigilNode {
     const bad = await this.#verifyAll(decoded)
     const fresh = decoded.filter((_, i) => bad[i] === null)
     for (const err of bad) if (err !== null) invalid(err)
-    if (fresh.length === 0) return
-    // A peer with a stale mempool may forward transactions committed long ago.
-    const done = await this.store.txLocations(fresh.map((t) => t.id))
-    fresh.forEach((tx, i) => {
-      if (done[i] === null) this.#admit(tx)
-    })
+    // A peer with a stale mempool may forward transactions committed long ago: the index lookup drops them.
+    await this.#admitUncommitted(fresh)
   }
 
   /**
@@ -340,19 +343,20 @@ export class VigilNode {
    */
   async #verifyAll(txs: readonly Tx[]): Promise<Array<Error | null>> {
     const out: Array<Error | null> = txs.map(() => null)
-    const todo: number[] = []
+    const todo: Array<{ i: number; key: string }> = []
     txs.forEach((tx, i) => {
       try {
         checkTxChain(tx, this.genesis.chainId)
-        if (!this.#checked.has(checkedKey(tx))) todo.push(i)
+        const key = checkedKey(tx)
+        if (!this.#checked.has(key)) todo.push({ i, key })
       } catch (err) {
         out[i] = err as Error
       }
     })
     if (todo.length === 0) return out
-    const ok = await this.#sigs.verify(todo.map((i) => txCheck(txs[i]!)))
-    todo.forEach((i, k) => {
-      if (ok[k] === 1) this.#checked.add(checkedKey(txs[i]!))
+    const ok = await this.#sigs.verify(todo.map(({ i }) => txCheck(txs[i]!)))
+    todo.forEach(({ i, key }, k) => {
+      if (ok[k] === 1) this.#checked.add(key)
       else {
         try {
           this.#verify(txs[i]!)
