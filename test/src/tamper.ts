@@ -58,3 +58,28 @@ export function vigil(args: string[], timeoutMs = 120_000): Promise<RunResult> {
     })
   })
 }
+
+/**
+ * Flips one byte inside `needle` (e.g. a transaction's or a certificate's signature) in the one
+ * record that holds it, keeping the record's length; returns that record's key. Throws unless
+ * exactly one record holds it.
+ */
+export async function flipBytesIn(dataDir: string, needle: Uint8Array): Promise<Buffer> {
+  const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  await db.open()
+  try {
+    const hits: Array<[Buffer, Buffer, number]> = []
+    for await (const [k, v] of db.iterator()) {
+      const at = v.indexOf(needle)
+      if (at >= 0) hits.push([k, v, at])
+    }
+    if (hits.length !== 1) throw new Error(`${hits.length} records hold the bytes, expected 1`)
+    const [k, v, at] = hits[0]!
+    const changed = Buffer.from(v)
+    changed[at + (needle.byteLength >> 1)]! ^= 0x01
+    await db.put(k, changed)
+    return k
+  } finally {
+    await db.close()
+  }
+}

@@ -1,9 +1,9 @@
 import {
   ValidationError, ZERO_HASH, batchDigest, decodeBlock, decodeCertificate, encodeBlock, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
-  verifyCommitCertificate, type Block, type CommitCertificate, type Genesis, type Tx,
+  verifyCommitCertificate, type Block, type CommitCertificate, type Genesis, type Tx, type TxResult,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
-import { sharedSigPool, verifiedTxs, type SigPool } from '../crypto/index.js'
+import { SIG_BATCH, sharedSigPool, verifiedTxs, type SigPool } from '../crypto/index.js'
 import type { BlockExecutor, OrderedBatch } from '../ledger/executor.js'
 import type { RawBlock } from './protocol.js'
 
@@ -17,6 +17,8 @@ export interface PreparedBlock {
 }
 
 const unverified = Promise.resolve(() => false)
+/** Transactions per signature answer: four pool batches, two per worker on two cores. */
+const SIG_GROUP = 4 * SIG_BATCH
 
 /**
  * Checks a block fetched from a peer against everything this peer knows, and re-executes it:
@@ -49,18 +51,34 @@ export class BlockVerifier {
     return this.prepareRange([raw])[0]!
   }
 
-  /** prepare() for consecutive blocks, their signatures sent together: small blocks fill pool batches. */
+  /**
+   * prepare() for consecutive blocks. Small blocks are grouped until a group has SIG_GROUP
+   * transactions, so pool batches stay full, and each group has its own answer: the first
+   * blocks of a range execute while the pool still checks the later ones.
+   */
   prepareRange(raws: readonly RawBlock[]): PreparedBlock[] {
-    const decoded = raws.map((raw): Block | Error => {
+    const out: PreparedBlock[] = []
+    let group: Tx[] = []
+    let waiting: Array<{ raw: RawBlock; decoded: Block | Error }> = []
+    const flush = (): void => {
+      const signed = group.length === 0 ? unverified : verifiedTxs(this.pool, group, this.genesis.chainId)
+      for (const w of waiting) out.push({ ...w, signed })
+      group = []
+      waiting = []
+    }
+    for (const raw of raws) {
+      let decoded: Block | Error
       try {
-        return decodeBlock(raw.block)
+        decoded = decodeBlock(raw.block)
+        group.push(...decoded.txs)
       } catch (err) {
-        return err as Error
+        decoded = err as Error
       }
-    })
-    const txs = decoded.flatMap((b) => (b instanceof Error ? [] : b.txs))
-    const signed = txs.length === 0 ? unverified : verifiedTxs(this.pool, txs, this.genesis.chainId)
-    return raws.map((raw, i) => ({ raw, decoded: decoded[i]!, signed }))
+      waiting.push({ raw, decoded })
+      if (group.length >= SIG_GROUP) flush()
+    }
+    if (waiting.length > 0) flush()
+    return out
   }
 
   async verify(input: RawBlock | PreparedBlock): Promise<{ block: Block; cert: CommitCertificate }> {
@@ -82,6 +100,9 @@ export class BlockVerifier {
     verifyCommitCertificate(cert, { chainId: this.genesis.chainId, validatorsHash: this.#validatorsHash }, this.#keys, this.#quorum)
     const rebuilt = await this.executor.build(batch, block.txs, await signed)
     if (!equalBytes(headerHash(rebuilt.header), headerHash(h))) {
+      // Name the first transaction whose outcome differs (e.g. an altered signature now fails).
+      const i = rebuilt.results.findIndex((r, k) => r.code !== block.results[k]?.code || r.error !== block.results[k]?.error)
+      if (i >= 0) throw new ValidationError(`${at}: transaction ${toHex(block.txs[i]!.id)} (index ${i}) re-executes to ${outcome(rebuilt.results[i]!)}, the block records ${outcome(block.results[i]!)}`)
       const what = equalBytes(rebuilt.header.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(rebuilt.header.stateRoot)}, block's ${toHex(h.stateRoot)})`
       throw new ValidationError(`${at}: re-execution disagrees on ${what}`)
     }
@@ -99,3 +120,5 @@ export class BlockVerifier {
     throw new ValidationError(`block ${h.height}: batch digest does not match its time, parent and transactions`)
   }
 }
+
+const outcome = (r: TxResult): string => (r.error === null ? `code ${r.code}` : `code ${r.code} (${r.error})`)
