@@ -8,7 +8,7 @@ import {
   MAX_BLOCKS_PER_REQUEST, MAX_SYNC_RESPONSE_BYTES, SYNC_PROTOCOL, SYNC_RESPONSE_SOFT_BYTES,
   decodeBlocks, decodeStatus, decodeSyncRequest, encodeBlocks, encodeStatus, encodeSyncRequest, type RawBlock,
 } from './protocol.js'
-import type { BlockVerifier } from './verify-block.js'
+import type { BlockVerifier, PreparedBlock } from './verify-block.js'
 
 const STATUS_TIMEOUT_MS = 2_000
 const BLOCKS_TIMEOUT_MS = 15_000
@@ -148,39 +148,54 @@ export class BlockSync {
     return this.store.head()!.height
   }
 
-  /** One pipelined window: up to PIPELINE ranges from different peers, applied in order. */
+  /**
+   * Fetches and applies blocks from our head up to `target` through a sliding window: up to
+   * PIPELINE ranges are in flight from different peers while the oldest one is applied, so
+   * the next blocks have arrived and had their signatures checked by the time they are needed.
+   */
   async #fetchWindow(heights: Map<number, number>, target: number): Promise<{ blocks: number; txs: number }> {
     const base = this.store.head()!.height + 1
     const sources = [...heights].filter(([p, h]) => h >= base && this.#usable(p)).map(([p]) => p)
     const applied = { blocks: 0, txs: 0 }
     if (sources.length === 0) return applied
-    const ranges: Array<{ from: number; count: number }> = []
-    for (let from = base; from <= target && ranges.length < PIPELINE; from += MAX_BLOCKS_PER_REQUEST) ranges.push({ from, count: Math.min(MAX_BLOCKS_PER_REQUEST, target - from + 1) })
-    // Each answer is prepared on arrival: its signatures are checked on the pool while earlier ranges execute.
-    const fetches = ranges.map((r, i) => this.#fetchRange(r.from, r.count, sources, i).then((got) => got && { peer: got.peer, blocks: this.verifier.prepareRange(got.blocks) }))
-    for (const [i, f] of fetches.entries()) {
-      const got = await f
-      if (got === null) break
-      for (const prepared of got.blocks) {
-        try {
-          const { block, cert } = await this.verifier.verify(prepared)
-          await this.store.commitBlock(block, cert)
-          this.metrics.syncedBlocks.inc()
-          this.onBlock(block)
-          applied.blocks++
-          applied.txs += block.txs.length
-        } catch (err) {
-          this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
-          await Promise.allSettled(fetches)
-          return applied
-        }
+    const window: Array<{ count: number; got: Promise<{ peer: number; blocks: PreparedBlock[] } | null> }> = []
+    let next = base
+    let asked = 0
+    const topUp = (): void => {
+      for (; window.length < PIPELINE && next <= target; asked++) {
+        const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - next + 1)
+        // Each answer is prepared on arrival: its signatures are checked on the pool while earlier ranges execute.
+        window.push({ count, got: this.#fetchRange(next, count, sources, asked).then((got) => got && { peer: got.peer, blocks: this.verifier.prepareRange(got.blocks) }) })
+        next += count
       }
-      // A short answer (the server's byte limit, or a peer just behind) leaves a gap before the
-      // next range: stop here rather than blame that range's peer for blocks that do not link.
-      if (got.blocks.length < ranges[i]!.count) break
     }
-    await Promise.allSettled(fetches)
-    return applied
+    try {
+      topUp()
+      for (let range = window.shift(); range !== undefined; range = window.shift()) {
+        topUp()
+        const got = await range.got
+        if (got === null) break
+        for (const prepared of got.blocks) {
+          try {
+            const { block, cert } = await this.verifier.verify(prepared)
+            await this.store.commitBlock(block, cert)
+            this.metrics.syncedBlocks.inc()
+            this.onBlock(block)
+            applied.blocks++
+            applied.txs += block.txs.length
+          } catch (err) {
+            this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
+            return applied
+          }
+        }
+        // A short answer (the server's byte limit, or a peer just behind) leaves a gap before the
+        // next range: stop here rather than blame that range's peer for blocks that do not link.
+        if (got.blocks.length < range.count) break
+      }
+      return applied
+    } finally {
+      await Promise.allSettled(window.map((r) => r.got))
+    }
   }
 
   async #fetchRange(from: number, count: number, sources: number[], offset: number): Promise<{ peer: number; blocks: RawBlock[] } | null> {
