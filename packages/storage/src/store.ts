@@ -85,6 +85,14 @@ interface Staged {
   pending: Pending
 }
 
+/** What an accepted, not yet durable group writes to world state and the tx index: reads "at the tip" see it. */
+interface StagedWrites {
+  state: Map<string, { value: Uint8Array; version: Version } | null>
+  txs: Map<string, Version>
+}
+
+const slotOf = (instance: string, key: string): string => `${instance}\u0000${key}`
+
 export interface OpenOptions {
   /**
    * Keep a state-tree snapshot (see snapshot.ts) once the state has this many keys; default
@@ -135,6 +143,8 @@ export class LedgerStore {
   #queue: Promise<unknown> = Promise.resolve()
   /** Tip of the accepted blocks whose batches are not all durable yet; null when all are. */
   #staged: Staged | null = null
+  /** Writes of the accepted groups not durable yet, oldest first. */
+  #stagedWrites: StagedWrites[] = []
   /** The last accepted group's write and adoption. */
   #durable: Promise<void> = Promise.resolve()
   /** Failed group writes so far: the first failure of a pipeline resets it, those staged on it only clean up. */
@@ -358,8 +368,16 @@ export class LedgerStore {
    * MAX_GROUP_BYTES of encoded blocks (the batch is held in memory).
    */
   async commitBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
-    const accepted = await this.#locked(async () => ({ durable: this.#accept(entries) }))
-    await accepted.durable
+    await (await this.acceptBlocks(entries)).durable
+  }
+
+  /**
+   * commitBlocks in two steps, for a caller that builds the next block while this one is
+   * written: resolves once the group is checked and accepted (the next block goes on it; see
+   * tip(), getStateManyAtTip, txLocationsAtTip), with `durable` resolving once it is written.
+   */
+  acceptBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<{ durable: Promise<void> }> {
+    return this.#locked(async () => ({ durable: this.#accept(entries) }))
   }
 
   /** Checks and stages a group under the lock; returns its write, queued after the previous group's. */
@@ -406,6 +424,7 @@ export class LedgerStore {
     if (staged.length === 0) return Promise.resolve()
     ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(tip) })
     const last = staged.at(-1)!.pending
+    const writesOf = stagedWritesOf(entries, staged)
     const failures = this.#writeFailures
     const durable = this.#durable
       .catch(() => undefined)
@@ -420,6 +439,7 @@ export class LedgerStore {
         () => {
           for (const p of staged) this.#tree.adopt(p.pending)
           this.#head = tip
+          this.#stagedWrites.splice(this.#stagedWrites.indexOf(writesOf), 1)
           if (this.#staged?.pending === last) this.#staged = null
           // A preview made on these blocks while they were written is now one on the committed tree.
           if (this.#prepared?.on === last) this.#prepared.on = undefined
@@ -432,6 +452,7 @@ export class LedgerStore {
           if (failures === this.#writeFailures) {
             this.#writeFailures++
             this.#staged = null
+            this.#stagedWrites = []
             if (this.#prepared?.on !== undefined) this.#discardPrepared()
           }
           for (const p of staged) this.#tree.discard(p.pending)
@@ -439,6 +460,7 @@ export class LedgerStore {
         },
       )
     this.#staged = { head: tip, pending: last }
+    this.#stagedWrites.push(writesOf)
     this.#durable = durable
     return durable
   }
@@ -488,6 +510,44 @@ export class LedgerStore {
       checkCertificate(cert, header)
       await this.#write([{ type: 'put', key: certKey(height), value: encodeCertificate(cert) }])
     })
+  }
+
+  /** The last accepted block: the head, or a block whose batch is still being written (acceptBlocks). */
+  tip(): { height: number; hash: Uint8Array; stateRoot: Uint8Array; time: number } | null {
+    const h = this.#staged?.head ?? this.#head
+    return h === null ? null : { height: h.height, hash: h.hash.slice(), stateRoot: h.stateRoot.slice(), time: h.time }
+  }
+
+  /** The newest staged entry for `id` in `pick` of the not yet durable groups; undefined if none has one. */
+  #stagedLookup<T>(pick: (w: StagedWrites) => Map<string, T>, id: string): T | undefined {
+    for (let i = this.#stagedWrites.length - 1; i >= 0; i--) {
+      const found = pick(this.#stagedWrites[i]!).get(id)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+
+  /**
+   * Staged entries first, the database for the rest. The staged groups are looked at before the
+   * read starts: a group that becomes durable meanwhile is in the database by the time it answers.
+   */
+  async #atTip<T>(ids: string[], pick: (w: StagedWrites) => Map<string, T | null>, read: (missing: number[]) => Promise<Array<T | null>>): Promise<Array<T | null>> {
+    if (this.#stagedWrites.length === 0) return read(ids.map((_, i) => i))
+    const out: Array<T | null | undefined> = ids.map((id) => this.#stagedLookup(pick, id))
+    const missing = out.flatMap((v, i) => (v === undefined ? [i] : []))
+    const found = missing.length === 0 ? [] : await read(missing)
+    missing.forEach((at, k) => (out[at] = found[k]!))
+    return out as Array<T | null>
+  }
+
+  /** getStateMany as of tip(): sees the writes of accepted blocks that are not durable yet. */
+  getStateManyAtTip(keys: ReadonlyArray<{ instance: string; key: string }>): Promise<Array<{ value: Uint8Array; version: Version } | null>> {
+    return this.#atTip(keys.map((k) => slotOf(k.instance, k.key)), (w) => w.state, (at) => this.getStateMany(at.map((i) => keys[i]!)))
+  }
+
+  /** txLocations as of tip(). */
+  txLocationsAtTip(ids: readonly Uint8Array[]): Promise<Array<Version | null>> {
+    return this.#atTip(ids.map(toHex), (w) => w.txs, (at) => this.txLocations(at.map((i) => ids[i]!)))
   }
 
   /** Where each transaction id was committed, without reading blocks (duplicate checks on the hot path). */
@@ -675,4 +735,14 @@ function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uin
     ops.push(w.value === null ? { type: 'del', key: sk } : { type: 'put', key: sk, value: encodeLeaf({ height, index: w.index }, w.value) })
     ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: HISTORY_ENTRY })
   }
+}
+
+/** The state and tx-index entries a group writes, the last write of each key winning (as in its batch). */
+function stagedWritesOf(entries: ReadonlyArray<{ block: Block }>, staged: readonly Prepared[]): StagedWrites {
+  const out: StagedWrites = { state: new Map(), txs: new Map() }
+  staged.forEach((p, b) => {
+    for (const w of p.plan) out.state.set(slotOf(w.instance, w.key), w.value === null ? null : { value: w.value, version: { height: p.height, index: w.index } })
+    entries[b]!.block.txs.forEach((tx, index) => out.txs.set(toHex(tx.id), { height: p.height, index }))
+  })
+  return out
 }

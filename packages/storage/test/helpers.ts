@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Level } from 'level'
 import {
   Signer,
   ZERO_HASH,
@@ -139,4 +140,22 @@ export async function sourceAndTarget(dir: string, count: number, perBlock: numb
   await store.initGenesis(genesisBlock())
   const chain = (await commitBlocks(source, count, perBlock, keys)).map((block) => ({ block, cert: certify(block) }))
   return { source, store, chain }
+}
+
+/**
+ * Replaces LevelDB's chained-batch write for the duration of `fn` (every store's: the prototype
+ * is shared), to stall or fail a block's write the way a slow or full disk would.
+ */
+export async function withBatchWrite<T>(dir: string, wrap: (write: (...args: unknown[]) => Promise<void>) => (this: unknown, ...args: unknown[]) => Promise<void>, fn: () => Promise<T>): Promise<T> {
+  const probe = new Level(join(dir, 'probe'))
+  await probe.open()
+  const proto = Object.getPrototypeOf(probe.batch()) as { write: (...args: unknown[]) => Promise<void> }
+  await probe.close()
+  const write = proto.write
+  proto.write = wrap(write)
+  try {
+    return await fn()
+  } finally {
+    proto.write = write
+  }
 }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { Level } from 'level'
 import { LedgerStore } from '../src/index.js'
-import { sourceAndTarget, tempDir, type ChainEntry } from './helpers.js'
+import { sourceAndTarget, tempDir, withBatchWrite, type ChainEntry } from './helpers.js'
 
 type Entry = ChainEntry
 
@@ -46,18 +44,14 @@ describe('pipelined commits', () => {
 
   it('a batch that fails to write fails every block accepted on it, and nothing of them is written', async () => {
     // Fail the next chained-batch write, as a full disk would.
-    const probe = new Level(join(t.dir, 'probe'))
-    await probe.open()
-    const proto = Object.getPrototypeOf(probe.batch()) as { write: (...args: unknown[]) => Promise<void> }
-    await probe.close()
-    const write = proto.write
     let failNext = true
-    proto.write = function (this: unknown, ...args: unknown[]) {
-      if (!failNext) return write.apply(this, args)
-      failNext = false
-      return Promise.reject(new Error('simulated write failure'))
-    }
-    try {
+    const failOnce = (write: (...args: unknown[]) => Promise<void>) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (!failNext) return write.apply(this, args)
+        failNext = false
+        return Promise.reject(new Error('simulated write failure'))
+      }
+    await withBatchWrite(t.dir, failOnce, async () => {
       const [a, b, c] = chain.slice(10, 13) as [Entry, Entry, Entry]
       const results = await Promise.allSettled([a, b, c].map((e) => store.commitBlock(e.block, e.cert)))
       assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
@@ -71,8 +65,57 @@ describe('pipelined commits', () => {
       await Promise.all(chain.slice(10).map((e) => store.commitBlock(e.block, e.cert)))
       assert.deepEqual(store.head(), source.head())
       assert.deepEqual(await store.verifyStore(), { ok: true, height: 16 })
-    } finally {
-      proto.write = write
-    }
+    })
+  })
+})
+
+/** acceptBlocks: the next block is built on accepted blocks whose batches are still being written. */
+describe('reads at the tip', () => {
+  const t = tempDir()
+  let source: LedgerStore
+  let store: LedgerStore
+  let chain: Entry[]
+  before(async () => {
+    ;({ source, store, chain } = await sourceAndTarget(t.dir, 4, 12, 10))
+  })
+  after(async () => {
+    await source.close()
+    await store.close()
+    t.cleanup()
+  })
+
+  it('see the state and tx index of accepted blocks before they are durable; durable reads do not', async () => {
+    const keys = Array.from({ length: 10 }, (_, i) => ({ instance: 'records', key: `k${i}` }))
+    const ids = chain.flatMap((e) => e.block.txs.map((tx) => tx.id))
+    // Expected state after each block: the last write of each key wins, a delete leaves null.
+    const expected = new Map<string, Uint8Array | null>()
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const stall = (write: (...args: unknown[]) => Promise<void>) =>
+      async function (this: unknown, ...args: unknown[]) {
+        await gate
+        return write.apply(this, args)
+      }
+    await withBatchWrite(t.dir, stall, async () => {
+      const durables: Array<Promise<void>> = []
+      for (const [b, { block, cert }] of chain.entries()) {
+        durables.push((await store.acceptBlocks([{ block, cert }])).durable)
+        for (const r of block.results) for (const w of r.writes) expected.set(w.key, w.value)
+        assert.equal(store.tip()!.height, b + 1)
+        assert.equal(store.head()!.height, 0, 'no batch is written while the gate is closed')
+        const atTip = await store.getStateManyAtTip(keys)
+        assert.deepEqual(atTip.map((e) => e?.value ?? null), keys.map((k) => expected.get(k.key) ?? null))
+        assert.deepEqual(await store.getStateMany(keys), keys.map(() => null))
+        const located = await store.txLocationsAtTip(ids)
+        const inBlocks = chain.slice(0, b + 1).flatMap((e) => e.block.txs.map((_, index) => ({ height: e.block.header.height, index })))
+        assert.deepEqual(located.slice(0, inBlocks.length), inBlocks)
+        assert.deepEqual(located.slice(inBlocks.length), ids.slice(inBlocks.length).map(() => null))
+      }
+      release()
+      await Promise.all(durables)
+    })
+    assert.deepEqual(store.head(), source.head())
+    assert.deepEqual(await store.getStateManyAtTip(keys), await store.getStateMany(keys))
+    assert.deepEqual(await store.txLocationsAtTip(ids), await store.txLocations(ids))
   })
 })

@@ -24,11 +24,16 @@ export class DivergenceError extends ValidationError {
   }
 }
 
-/** The store as contracts see it: committed world state, values as canonical CBOR. */
-export function stateReaderOf(store: LedgerStore): StateReader {
+/**
+ * The store as contracts see it, values as canonical CBOR: the durable head's state for queries,
+ * or with `atTip` the last accepted block's, for executing the block after it while that one is
+ * still being written. Scans always read the durable state: only queries scan.
+ */
+export function stateReaderOf(store: LedgerStore, atTip = false): StateReader {
+  const many = atTip ? store.getStateManyAtTip.bind(store) : store.getStateMany.bind(store)
   return {
-    get: async (instance, key) => (await store.getState(instance, key))?.value ?? null,
-    getMany: async (keys) => (await store.getStateMany(keys)).map((e) => e?.value ?? null),
+    get: async (instance, key) => (await many([{ instance, key }]))[0]?.value ?? null,
+    getMany: async (keys) => (await many(keys)).map((e) => e?.value ?? null),
     scan: async (instance, opts) => (await store.scanState(instance, opts)).map((e) => ({ key: e.key, value: e.value })),
   }
 }
@@ -47,12 +52,15 @@ export class BlockExecutor {
     private readonly genesis: Genesis,
   ) {
     this.#validatorsHash = validatorsHash(genesis.validators)
-    this.#state = stateReaderOf(store)
+    this.#state = stateReaderOf(store, true)
   }
 
-  /** Executes a batch and builds its block without writing it; `verified` names transactions whose signatures were checked already. */
+  /**
+   * Executes a batch and builds its block without writing it, on the last accepted block (the
+   * head, or one still being written); `verified` names transactions whose signatures were checked already.
+   */
   async build(b: OrderedBatch, list: Tx[], verified?: (tx: Tx) => boolean): Promise<Block> {
-    const head = this.store.head()
+    const head = this.store.tip()
     if (head === null) throw new ValidationError('store has no genesis block')
     if (b.seq !== head.height + 1) throw new ValidationError(`batch ${b.seq} does not follow head ${head.height}`)
     if (b.parent !== null && !equalBytes(b.parent, head.hash)) {
@@ -84,7 +92,7 @@ export class BlockExecutor {
    * every honest peer has the same ledger.
    */
   async #execute(list: Tx[], ctx: BlockContext): Promise<TxResult[]> {
-    const prior = await this.store.txLocations(list.map((t) => t.id))
+    const prior = await this.store.txLocationsAtTip(list.map((t) => t.id))
     if (prior.every((p) => p === null)) return executeBlock(list, ctx, this.#state)
     const fresh = await executeBlock(list.filter((_, i) => prior[i] === null), ctx, this.#state)
     let next = 0

@@ -16,6 +16,8 @@ const BLOCKS_TIMEOUT_MS = 15_000
 const PIPELINE = 4
 const BAN_MS = 60_000
 const MAX_ATTEMPTS_PER_RANGE = 8
+/** Accepted blocks whose writes may still run while the next one executes. */
+const WRITES_IN_FLIGHT = 2
 
 export interface SyncProgress {
   from: number
@@ -169,6 +171,17 @@ export class BlockSync {
         next += count
       }
     }
+    // Blocks accepted by the store whose batches are still being written: the next block is
+    // verified and executed on top of them meanwhile (the fsync overlaps execution).
+    const writing: Array<Promise<void>> = []
+    // A failed write is this peer's own fault, not the sender's: it ends the sync with that error.
+    let failure: { err: unknown } | null = null
+    const written = (block: Block) => (): void => {
+      this.metrics.syncedBlocks.inc()
+      this.onBlock(block)
+      applied.blocks++
+      applied.txs += block.txs.length
+    }
     try {
       topUp()
       for (let range = window.shift(); range !== undefined; range = window.shift()) {
@@ -176,25 +189,29 @@ export class BlockSync {
         const got = await range.got
         if (got === null) break
         for (const prepared of got.blocks) {
+          let accepted: { block: Block; durable: Promise<void> }
           try {
             const { block, cert } = await this.verifier.verify(prepared)
-            await this.store.commitBlock(block, cert)
-            this.metrics.syncedBlocks.inc()
-            this.onBlock(block)
-            applied.blocks++
-            applied.txs += block.txs.length
+            accepted = { block, durable: (await this.store.acceptBlocks([{ block, cert }])).durable }
           } catch (err) {
-            this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
+            // After a failed write of ours, the next block cannot link: not the sender's fault.
+            if (failure === null) this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
             return applied
           }
+          writing.push(accepted.durable.then(written(accepted.block), (err: unknown) => void (failure ??= { err })))
+          if (writing.length > WRITES_IN_FLIGHT) await writing.shift()
+          if (failure !== null) break
         }
         // A short answer (the server's byte limit, or a peer just behind) leaves a gap before the
         // next range: stop here rather than blame that range's peer for blocks that do not link.
-        if (got.blocks.length < range.count) break
+        if (failure !== null || got.blocks.length < range.count) break
       }
       return applied
     } finally {
       await Promise.allSettled(window.map((r) => r.got))
+      // Every accepted block is durable (or failed) before the caller looks at the head again.
+      await Promise.all(writing)
+      if (failure !== null) throw (failure as { err: unknown }).err
     }
   }
 

@@ -85,7 +85,8 @@ export class BlockVerifier {
     const { raw, decoded, signed } = 'signed' in input ? input : this.prepare(input)
     if (decoded instanceof Error) throw decoded
     const block = decoded
-    const head = this.store.head()!
+    // On the last accepted block: block sync verifies the next block while the previous one is written.
+    const head = this.store.tip()!
     const h = block.header
     const at = `block ${h.height}`
     if (h.height !== head.height + 1) throw new ValidationError(`${at}: expected height ${head.height + 1}`)
