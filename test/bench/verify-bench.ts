@@ -1,8 +1,8 @@
-import { generateKeyPairSync, sign, verify } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { verifiesPerSec } from '../src/ceilings.js'
 import { diaryTxs, localChain, peerHome } from '../src/tamper-chain.js'
 import { vigil } from '../src/tamper.js'
 
@@ -25,17 +25,6 @@ const SIG_CHECKS_PER_TX = 1
 const BOTTLENECK =
   'CPU, not I/O: per transaction ~250 us of re-execution outside signatures (CBOR encode/decode ~35%, GC ~17%, state tree and LevelDB of the scratch store) ' +
   'and ~270 us in verifyStore (of which its own signature check ~85 us), on two cores beside the signature pool'
-
-/** ed25519 verifies per second on one core, node:crypto with a cached key (what the node uses). */
-function verifiesPerSec(ms = 1000): number {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-  const msg = new Uint8Array(200).fill(7)
-  const sig = sign(null, msg, privateKey)
-  let n = 0
-  const end = performance.now() + ms
-  for (; performance.now() < end; n += 100) for (let i = 0; i < 100; i++) verify(null, msg, publicKey, sig)
-  return Math.round(n / (ms / 1000))
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-verify-bench-'))
 try {
