@@ -7,6 +7,7 @@ import {
   type BlockHeader, type CommitCertificate, type Genesis,
 } from '@vigil/common'
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
+import { CommitPipeline } from '../ledger/commit-pipeline.js'
 import { BlockExecutor } from '../ledger/executor.js'
 import { genesisBlock } from '../ledger/genesis-block.js'
 import type { RawBlock } from '../sync/protocol.js'
@@ -92,6 +93,8 @@ const LOOKAHEAD_BLOCKS = 32
  */
 export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSource, to: number, onProgress?: Progress): Promise<{ problem: Problem | null; txs: number }> {
   const verifier = new BlockVerifier(g, into, new BlockExecutor(into, g))
+  // The next block is verified and executed while the previous ones are written.
+  const commits = new CommitPipeline(into)
   const from = into.head()!.height
   const ahead: PreparedBlock[] = []
   let aheadTxs = 0
@@ -100,9 +103,10 @@ export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSou
     const next = ahead.shift()!
     aheadTxs -= txCount(next)
     const { block, cert } = await verifier.verify(next)
-    await into.commitBlock(block, cert)
-    txs += block.txs.length
-    onProgress?.(block.header.height, to, txs)
+    await commits.push(block, cert, () => {
+      txs += block.txs.length
+      onProgress?.(block.header.height, to, txs)
+    })
   }
   try {
     let linked = false
@@ -124,8 +128,11 @@ export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSou
       sourceFailure = err
     }
     while (ahead.length > 0) await applyOldest()
+    await commits.drain()
     if (sourceFailure !== null) throw sourceFailure
   } catch (err) {
+    // The blocks before the failing one are written before it is named from the head.
+    await commits.drain().catch(() => undefined)
     if (err instanceof AuditFailure) return { problem: err.problem, txs }
     return { problem: { height: into.head()!.height + 1, reason: (err as Error).message }, txs }
   }

@@ -8,6 +8,7 @@ import {
   MAX_BLOCKS_PER_REQUEST, MAX_SYNC_RESPONSE_BYTES, SYNC_PROTOCOL, SYNC_RESPONSE_SOFT_BYTES,
   decodeBlocks, decodeStatus, decodeSyncRequest, encodeBlocks, encodeStatus, encodeSyncRequest, type RawBlock,
 } from './protocol.js'
+import { CommitPipeline } from '../ledger/commit-pipeline.js'
 import type { BlockVerifier, PreparedBlock } from './verify-block.js'
 
 const STATUS_TIMEOUT_MS = 2_000
@@ -171,11 +172,9 @@ export class BlockSync {
         next += count
       }
     }
-    // Blocks accepted by the store whose batches are still being written: the next block is
-    // verified and executed on top of them meanwhile (the fsync overlaps execution).
-    const writing: Array<Promise<void>> = []
-    // A failed write is this peer's own fault, not the sender's: it ends the sync with that error.
-    let failure: { err: unknown } | null = null
+    // The next block is verified and executed while the previous ones are written (the fsync
+    // overlaps execution). A failed write ends the sync with its error; the sender is not blamed.
+    const commits = new CommitPipeline(this.store, WRITES_IN_FLIGHT)
     const written = (block: Block) => (): void => {
       this.metrics.syncedBlocks.inc()
       this.onBlock(block)
@@ -189,29 +188,25 @@ export class BlockSync {
         const got = await range.got
         if (got === null) break
         for (const prepared of got.blocks) {
-          let accepted: { block: Block; durable: Promise<void> }
           try {
             const { block, cert } = await this.verifier.verify(prepared)
-            accepted = { block, durable: (await this.store.acceptBlocks([{ block, cert }])).durable }
+            await commits.push(block, cert, written(block))
           } catch (err) {
             // After a failed write of ours, the next block cannot link: not the sender's fault.
-            if (failure === null) this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
+            if (!commits.failed) this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)
             return applied
           }
-          writing.push(accepted.durable.then(written(accepted.block), (err: unknown) => void (failure ??= { err })))
-          if (writing.length > WRITES_IN_FLIGHT) await writing.shift()
-          if (failure !== null) break
+          if (commits.failed) break
         }
         // A short answer (the server's byte limit, or a peer just behind) leaves a gap before the
         // next range: stop here rather than blame that range's peer for blocks that do not link.
-        if (failure !== null || got.blocks.length < range.count) break
+        if (commits.failed || got.blocks.length < range.count) break
       }
       return applied
     } finally {
       await Promise.allSettled(window.map((r) => r.got))
-      // Every accepted block is durable (or failed) before the caller looks at the head again.
-      await Promise.all(writing)
-      if (failure !== null) throw (failure as { err: unknown }).err
+      // Every accepted block is written (or failed) before the caller looks at the head again.
+      await commits.drain()
     }
   }
 
