@@ -1,7 +1,7 @@
 import './p2p/index.js'
 import { performance } from 'node:perf_hooks'
 import {
-  Signer, ValidationError, checkTxChain, decodeTx, equalBytes, genesisHash, toHex, validatorsHash, verifySignature, verifyTx,
+  Signer, ValidationError, checkTxChain, decodeTx, equalBytes, genesisHash, headerHash, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
 import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
@@ -12,6 +12,7 @@ import { checkStore, describeProblem, locateDamage, rebuildStore } from './audit
 import { PeerService } from './api/peer-service.js'
 import type { NodeConfig } from './config.js'
 import { ConsensusDriver } from './consensus/driver.js'
+import { CommitPipeline } from './ledger/commit-pipeline.js'
 import { BlockExecutor } from './ledger/executor.js'
 import { CommitWaiters } from './ledger/commit-waiters.js'
 import { genesisBlock } from './ledger/genesis-block.js'
@@ -37,6 +38,8 @@ const RECENT_IDS_MAX = 200_000
 const CHECKED_IDS_MAX = 50_000
 /** Behind by this many blocks on two probes in a row triggers a sync. */
 const LAG_BLOCKS = 2
+/** Block writes consensus runs ahead of: block h is written while batch h+1 is agreed and executed. */
+const COMMITS_IN_FLIGHT = 1
 
 export interface CommittedTxView {
   txId: string
@@ -76,6 +79,8 @@ export class VigilNode {
   #ticker: NodeJS.Timeout | undefined
   #lagProbe: NodeJS.Timeout | undefined
   sync!: BlockSync
+  /** Blocks consensus executed whose batches are still being written: the next batch goes on meanwhile. */
+  #commits!: CommitPipeline
   #catchingUp: Promise<void> | null = null
   #firstSync = true
   #behind = 0
@@ -97,6 +102,7 @@ export class VigilNode {
     this.store = await this.#openCheckedStore()
     await this.#ensureGenesis()
     this.executor = new BlockExecutor(this.store, g)
+    this.#commits = new CommitPipeline(this.store, COMMITS_IN_FLIGHT, (err) => this.#halt(err))
 
     const validators = g.validators.map((v) => ({ ...v, addresses: this.cfg.peers[String(v.index)] ?? v.addresses }))
     this.links = new PeerLinks({ keyPair: this.cfg.keyPair, listen: this.cfg.listen, validators, self: this.cfg.index, logger: this.log.child({ room: 'p2p' }) })
@@ -172,6 +178,8 @@ export class VigilNode {
     this.#catchingUp ??= (async () => {
       await this.driver.pause()
       try {
+        // Sync starts from a durable head.
+        await this.#commits.drain()
         if (this.#firstSync) await this.#waitForPeers()
         await this.sync.run(minTarget)
       } catch (err) {
@@ -240,6 +248,8 @@ export class VigilNode {
     this.#stopTimers()
     await this.api?.app.close()
     await this.driver?.stop()
+    // Blocks already executed are written before the store closes (a failed write halted the peer already).
+    await this.#commits?.drain().catch(() => undefined)
     this.#gossip?.drain()
     this.waiters.cancelAll()
     await this.links?.stop()
@@ -394,15 +404,25 @@ export class VigilNode {
     }
   }
 
+  /**
+   * Executes a delivered batch and hands its block to the store; returns the header hash (the
+   * next batch's parent) once the block is accepted, so consensus goes on while it is written.
+   * Clients hear of their transactions, and they leave the mempool, once the block is durable.
+   * A crash before then loses nothing: the batch is still in the consensus log (see below) and
+   * is executed again after the restart.
+   */
   async #execute(d: Delivery): Promise<Uint8Array> {
     const txs = d.batch.requests.map((r) => this.mempool.get(toHex(r.id))?.tx ?? decodeTx(r.payload))
-    const { block, hash } = await this.executor.commit(
+    const block = await this.executor.build(
       { seq: d.seq, time: d.batch.time, parent: d.batch.parent, digest: d.digest, cert: d.cert },
       txs,
       (tx) => this.mempool.has(toHex(tx.id)) || this.#checked.has(checkedKey(tx)),
     )
-    this.#committed(block)
-    return hash
+    await this.#commits.push(block, d.cert, () => this.#committed(block))
+    // Executing a checkpoint's block signs the checkpoint, which lets every peer drop the batch
+    // from its consensus log: that block must be on disk first.
+    if (d.seq % this.genesis.consensus.checkpointInterval === 0) await this.#commits.drain()
+    return headerHash(block.header)
   }
 
   #committed(block: Block): void {

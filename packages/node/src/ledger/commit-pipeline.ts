@@ -14,6 +14,8 @@ export class CommitPipeline {
   constructor(
     private readonly store: LedgerStore,
     private readonly depth = 2,
+    /** Called once, at the first failed write (a peer that cannot write must stop at once, not at its next block). */
+    private readonly onFailure?: (err: unknown) => void,
   ) {}
 
   get failed(): boolean {
@@ -23,7 +25,13 @@ export class CommitPipeline {
   /** Accepts the block (throws if the store refuses it); `onDurable` runs once its batch is written. */
   async push(block: Block, cert: CommitCertificate | null, onDurable: () => void): Promise<void> {
     const { durable } = await this.store.acceptBlocks([{ block, cert }])
-    this.#writing.push(durable.then(onDurable, (err: unknown) => void (this.#failure ??= { err })))
+    this.#writing.push(
+      durable.then(onDurable, (err: unknown) => {
+        if (this.#failure !== null) return
+        this.#failure = { err }
+        this.onFailure?.(err)
+      }),
+    )
     if (this.#writing.length > this.depth) await this.#writing.shift()
   }
 
