@@ -71,8 +71,9 @@ net_down() {
 start_peer() {
   local i="$1"
   [ -z "$(peer_pid "$i")" ] || die "vp$i is already running (pid $(peer_pid "$i"))"
-  # setsid: the peer outlives this shell and its terminal; ip netns exec and setsid exec, so $! is node's pid.
-  ip netns exec "$(ns "$i")" setsid node "$VIGIL_BIN" node start --home "$NET/vp$i" >>"$NET/vp$i/node.log" 2>&1 </dev/null &
+  # setsid: the peer outlives this shell and its terminal; ip netns exec, setsid and env exec, so $! is node's pid.
+  # The malloc settings keep freed memory from staying resident (packages/node/src/process-memory.ts).
+  ip netns exec "$(ns "$i")" setsid env MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}" node "$VIGIL_BIN" node start --home "$NET/vp$i" >>"$NET/vp$i/node.log" 2>&1 </dev/null &
   echo $! >"$(pid_file "$i")"
 }
 

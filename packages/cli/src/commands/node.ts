@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import pretty from 'pino-pretty'
-import { createLogger, loadConfig, startNode } from '@vigil/node'
+import { applyMallocSettings, createLogger, loadConfig, startNode, tuneV8Heap } from '@vigil/node'
 
 const STOP_GRACE_MS = 8000
 
@@ -12,8 +12,12 @@ export function registerNodeCommands(program: Command): void {
     .requiredOption('--home <dir>', 'peer home directory (holds config.json)')
     .option('--full-check', 'check the whole ledger at start-up, not just the recent blocks and head state')
     .action(async (o: { home: string; fullCheck?: boolean }) => {
+      // First: it may re-execute this process with malloc settings (see process-memory.ts).
+      const mallocWarning = applyMallocSettings()
+      tuneV8Heap()
       const cfg = loadConfig(o.home)
       const log = createLogger(cfg.log.level, { node: `vp${cfg.index}` }, process.stdout.isTTY ? pretty({ colorize: true }) : undefined)
+      if (mallocWarning !== null) log.warn(mallocWarning)
       const peer = await startNode(cfg, log, { fullCheck: o.fullCheck === true })
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { generateKeyPair, readKeyFile, writeKeyFile } from '@vigil/common'
+import { withMallocEnv } from '@vigil/node'
 import { ApiClient } from '../client.js'
 import { CliError } from '../output.js'
 import { initTestnet, readManifest, type TestnetManifest } from '../testnet-layout.js'
@@ -93,7 +94,8 @@ export function registerTestnetCommands(program: Command): void {
 
 function startPeer(home: string, logFile: string): ChildProcess {
   const out = createWriteStream(logFile, { flags: 'a' })
-  const child = spawn(process.execPath, [MAIN, 'node', 'start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // withMallocEnv: glibc reads its settings at process start (see @vigil/node process-memory.ts).
+  const child = spawn(process.execPath, [MAIN, 'node', 'start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocEnv() })
   child.stdout!.pipe(out)
   child.stderr!.pipe(out)
   return child
