@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { readKeyFile, type ConsensusParams, type KeyPair } from '@vigil/common'
 import { ApiClient, initTestnet, makeTx, sendTx, type PeerStatus, type TestnetManifest } from '@vigil/cli'
+import { withMallocEnv } from '@vigil/node'
 
 /**
  * A testnet of real `vigil node start` processes on loopback with ephemeral ports and a
@@ -82,7 +83,8 @@ export class Cluster {
   start(i: number): void {
     if (this.procs[i] !== null && this.procs[i]!.exitCode === null && this.procs[i]!.signalCode === null) throw new Error(`vp${i} is already running`)
     const out = createWriteStream(this.logFile(i), { flags: 'a' })
-    const child = spawn(process.execPath, [...this.nodeArgs, VIGIL_BIN, 'node', 'start', '--home', this.home(i)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // The malloc settings operators' peers get (vigil testnet, the Docker image, netns-testnet.sh).
+    const child = spawn(process.execPath, [...this.nodeArgs, VIGIL_BIN, 'node', 'start', '--home', this.home(i)], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocEnv() })
     child.stdout.pipe(out)
     child.stderr.pipe(out)
     live.add(child)

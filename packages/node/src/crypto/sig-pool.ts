@@ -11,8 +11,8 @@ import { packChecks, wellFormed, type SigCheck } from './sig-batch.js'
 export const SIG_BATCH = 64
 
 /**
- * Heap bounds of each worker's V8 isolate. A worker keeps only a KeyObject cache and one batch
- * (measured: ~8 MB used, ~11 MB committed after 100k checks), but by default an isolate may
+ * Heap bounds of each worker's V8 isolate. A worker keeps only the batch it checks (measured
+ * with node:crypto and its key cache: ~8 MB used, ~11 MB committed after 100k checks), but by default an isolate may
  * grow a 16 MB semi-space and an old space sized for the main thread. A worker that ever hits
  * these limits exits, and its checks come back unverified for the caller to do itself.
  */
