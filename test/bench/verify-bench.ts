@@ -21,10 +21,10 @@ const TXS = Number(process.env.VERIFY_BENCH_TXS ?? 100_000)
 const PER_BLOCK = 500
 const GOAL_TX_PER_SEC = 20_000
 const SIG_CHECKS_PER_TX = 1
-/** Where a `node --cpu-prof` of the audit said the time goes (2026-11-25, 20,000-tx chain). */
+/** Where a `node --cpu-prof` of the audit said the time goes (2026-11-25, 20,000-tx chain, libsodium signatures). */
 const BOTTLENECK =
-  'CPU, not I/O: per transaction ~250 us of re-execution outside signatures (CBOR encode/decode ~35%, GC ~17%, state tree and LevelDB of the scratch store) ' +
-  'and ~270 us in verifyStore (of which its own signature check ~85 us), on two cores beside the signature pool'
+  'the replay thread (re-execution) is busy ~98% of the time: GC ~16%, SHA-256 ~9% (tx, results and state roots), CBOR encode/decode, ' +
+  'the scratch store\'s LevelDB; verifyStore beside it ~73% busy (state tree, index and history reads); the signature workers are ~66% idle'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-verify-bench-'))
 try {
