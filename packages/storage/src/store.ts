@@ -439,7 +439,8 @@ export class LedgerStore {
         () => {
           for (const p of staged) this.#tree.adopt(p.pending)
           this.#head = tip
-          this.#stagedWrites.splice(this.#stagedWrites.indexOf(writesOf), 1)
+          const at = this.#stagedWrites.indexOf(writesOf)
+          if (at >= 0) this.#stagedWrites.splice(at, 1)
           if (this.#staged?.pending === last) this.#staged = null
           // A preview made on these blocks while they were written is now one on the committed tree.
           if (this.#prepared?.on === last) this.#prepared.on = undefined
