@@ -33,7 +33,10 @@ export function expectBool(v: unknown, what: string): boolean {
   return v
 }
 
-/** JSON values only: no bytes, no bigint, no undefined, finite numbers, no "__proto__" keys, bounded depth. */
+/** True when `s` has no lone surrogate, so it survives UTF-8 unchanged. (String.prototype.isWellFormed is in Node 20 but not in the ES2023 lib this build targets.) */
+export const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed()
+
+/** JSON values only: no bytes, no bigint, no undefined, finite numbers, no "__proto__" keys, keys well-formed Unicode, bounded depth. */
 export function expectJson(v: unknown, what: string, maxDepth = 32): unknown {
   const walk = (x: unknown, depth: number): void => {
     if (depth > maxDepth) throw new DecodeError(`${what}: nested deeper than ${maxDepth}`)
@@ -51,7 +54,7 @@ export function expectJson(v: unknown, what: string, maxDepth = 32): unknown {
       if (Object.hasOwn(x, '__proto__')) throw new DecodeError(`${what}: "__proto__" is not allowed as a key`)
       for (const k of Object.keys(x)) {
         // Keys are stored as UTF-8: a lone surrogate would come back as U+FFFD, and two keys could become one (undecodable CBOR).
-        if (!(k as string & { isWellFormed(): boolean }).isWellFormed()) throw new DecodeError(`${what}: key ${JSON.stringify(k)} is not well-formed Unicode`)
+        if (!isWellFormed(k)) throw new DecodeError(`${what}: key ${JSON.stringify(k)} is not well-formed Unicode`)
       }
       for (const e of Object.values(x as Record<string, unknown>)) walk(e, depth + 1)
       return

@@ -1,4 +1,4 @@
-import { encode, writeCborHead } from '@vigil/common'
+import { encode, isWellFormed, writeCborHead } from '@vigil/common'
 
 /**
  * State values as canonical CBOR, written directly. Byte-identical to common's `encode` (cborg)
@@ -41,11 +41,8 @@ function raw(bytes: Uint8Array): void {
   pos += bytes.byteLength
 }
 
-// String.prototype.isWellFormed is in Node 20 but not in the ES2023 lib this build targets.
-const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed()
-
 function string(s: string): void {
-  if (!wellFormed(s)) throw new NotWellFormed()
+  if (!isWellFormed(s)) throw new NotWellFormed()
   const len = Buffer.byteLength(s, 'utf8')
   head(3, len)
   reserve(len)
