@@ -48,10 +48,10 @@ try {
     const time = head.time + 1000
     const batch = { seq: head.height + 1, time, parent: head.hash, digest: batchDigest(time, head.hash, txRootOf(txs)), cert: null }
     let c = process.cpuUsage()
-    const block = await executor.build(batch, txs, verified)
+    const { block, bytes } = await executor.build(batch, txs, verified)
     const build = cpuUs(c)
     c = process.cpuUsage()
-    await store.commitBlock(block, null)
+    await store.commitBlocks([{ block, cert: null, bytes }])
     const commit = cpuUs(c)
     if (block.results.some((r) => r.code !== 0)) throw new Error(`a transaction failed: ${block.results.find((r) => r.code !== 0)!.error}`)
     return { build, commit }

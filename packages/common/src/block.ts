@@ -1,4 +1,6 @@
-import { decodeCanonical, encode } from './cbor.js'
+import { cborArrayItems, type BlockLayout } from './block-layout.js'
+import { concatBytes } from './bytes.js'
+import { decodeCanonical, decodeStrict, encode } from './cbor.js'
 import { expectArray, expectBytes, expectJson, expectString, expectUint } from './check.js'
 import { DecodeError } from './errors.js'
 import { HASH_BYTES, merkleRoot, sha256 } from './hash.js'
@@ -131,9 +133,48 @@ export function encodeBlock(b: Block): Uint8Array {
   return encode([headerFields(b.header), b.txs.map((t) => t.bytes), b.results.map(resultFields)])
 }
 
+/** A block and its canonical encoding (encodeBlock's bytes), made together by sealBlock. */
+export interface SealedBlock {
+  block: Block
+  bytes: Uint8Array
+}
+
+const ARRAY_OF_3 = Uint8Array.of(0x83)
+const ARRAY_OF_1 = Uint8Array.of(0x81)
+
+/**
+ * Completes a block from its header fields, transactions and results, encoding it once: the
+ * results are encoded in one call and the results root hashed from the slices of that encoding
+ * (see block-layout.ts), and the block's bytes are the header's, the transactions' and those
+ * results' encodings behind an array head. Measured on block sync: one encoder call per result
+ * plus a second whole-block encoding to compare and a third to store cost ~2 s per 100k transactions.
+ */
+export function sealBlock(fields: Omit<BlockHeader, 'resultsRoot'>, txs: Tx[], results: TxResult[]): SealedBlock {
+  const resultBytes = encode(results.map(resultFields))
+  const { start, end } = cborArrayItems(resultBytes)
+  const hashes: Uint8Array[] = []
+  for (let i = 0; i < start.length; i++) hashes.push(sha256(resultBytes.subarray(start[i], end[i])))
+  const header: BlockHeader = { ...fields, resultsRoot: merkleRoot(hashes) }
+  const bytes = concatBytes(ARRAY_OF_3, encodeHeader(header), encode(txs.map((t) => t.bytes)), resultBytes)
+  return { block: { header, txs, results }, bytes }
+}
+
 /** Structure only; links, roots and certificates are checked by the ledger's verifiers. */
 export function decodeBlock(bytes: Uint8Array, maxBytes = MAX_BLOCK_BYTES): Block {
-  const f = expectArray(decodeCanonical(bytes, maxBytes, 'block'), 'block', 3)
+  return blockOf(decodeCanonical(bytes, maxBytes, 'block'))
+}
+
+/**
+ * decodeBlock for a verifier that re-executes the block and compares the bytes of the block it
+ * rebuilt (canonical, see sealBlock) with these: only the transactions' encodings, which it
+ * carries as they are, are checked for canonical form here (see decodeStrict).
+ */
+export function decodeBlockToRebuild(bytes: Uint8Array): Block {
+  return blockOf(decodeStrict(bytes, MAX_BLOCK_BYTES, 'block'))
+}
+
+function blockOf(v: unknown): Block {
+  const f = expectArray(v, 'block', 3)
   const header = decodeHeaderFields(f[0], 'block.header')
   const txs = expectArray(f[1], 'block.txs').map((t, i) => {
     try {
@@ -145,4 +186,16 @@ export function decodeBlock(bytes: Uint8Array, maxBytes = MAX_BLOCK_BYTES): Bloc
   const results = expectArray(f[2], 'block.results').map((r, i) => decodeResultFields(r, `block.results[${i}]`))
   if (results.length !== txs.length) throw new DecodeError(`block: ${txs.length} transactions but ${results.length} results`)
   return { header, txs, results }
+}
+
+/**
+ * Transaction `index` of an encoded block with its result and the block's header, fully
+ * validated: the three slices are re-assembled into a one-transaction block for decodeBlock,
+ * so this accepts exactly what decodeBlock accepts, at the cost of one entry.
+ */
+export function decodeBlockEntry(b: Uint8Array, layout: BlockLayout, index: number): { header: BlockHeader; tx: Tx; result: TxResult } {
+  if (index >= layout.txStart.length || index >= layout.resultStart.length) throw new Error(`block has no transaction ${index}`)
+  const [hs, he] = layout.header
+  const one = decodeBlock(concatBytes(ARRAY_OF_3, b.subarray(hs, he), ARRAY_OF_1, b.subarray(layout.txStart[index], layout.txEnd[index]), ARRAY_OF_1, b.subarray(layout.resultStart[index], layout.resultEnd[index])))
+  return { header: one.header, tx: one.txs[0]!, result: one.results[0]! }
 }

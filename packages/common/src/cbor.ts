@@ -28,16 +28,24 @@ const STRICT = {
  * (two encodings of one value would give two hashes for the same content).
  */
 export function decodeCanonical(bytes: Uint8Array, maxBytes: number, what: string): unknown {
+  const value = decodeStrict(bytes, maxBytes, what)
+  if (!equalBytes(encode(value), bytes)) throw new DecodeError(`${what}: not in canonical encoding`)
+  return value
+}
+
+/**
+ * decodeCanonical without the re-encoding, for bytes the caller compares whole with a canonical
+ * encoding it makes itself (a synced block against the block it rebuilds): that comparison
+ * refuses any other encoding, so checking here too would encode the value twice.
+ */
+export function decodeStrict(bytes: Uint8Array, maxBytes: number, what: string): unknown {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError(`${what}: expected bytes`)
   if (bytes.byteLength > maxBytes) throw new DecodeError(`${what}: ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`)
-  let value: unknown
   try {
-    value = cborDecode(bytes, STRICT)
+    return cborDecode(bytes, STRICT)
   } catch (err) {
     throw new DecodeError(`${what}: malformed CBOR (${(err as Error).message})`)
   }
-  if (!equalBytes(encode(value), bytes)) throw new DecodeError(`${what}: not in canonical encoding`)
-  return value
 }
 
 const TWO_32 = 2 ** 32

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
   DecodeError, Signer, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
-  encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, headerHash, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sha256,
+  encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, headerHash, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
   signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
 
@@ -93,6 +93,20 @@ describe('blocks and certificates', () => {
     assert.deepEqual(encodeBlock(back), encodeBlock(block))
     assert.deepEqual(headerHash(decodeHeader(encodeHeader(block.header))), headerHash(block.header))
   })
+  it('sealed: encoded once, exactly as encodeBlock encodes it, with the results root resultsRootOf gives', () => {
+    const { resultsRoot: _, ...fields } = block.header
+    const result = fc.record({
+      code: fc.integer({ min: 0, max: 0xffff }),
+      error: fc.option(fc.string({ maxLength: 40 })),
+      ret: jsonValue,
+      writes: fc.array(fc.record({ instance: fc.constantFrom('kv1', 'sleep'), key: fc.string({ maxLength: 300 }), value: fc.option(fc.uint8Array({ maxLength: 300 })) }), { maxLength: 3 }),
+    })
+    fc.assert(fc.property(fc.array(result, { maxLength: txs.length }), (rs) => {
+      const sealed = sealBlock(fields, txs.slice(0, rs.length), rs)
+      assert.equal(toHex(sealed.bytes), toHex(encodeBlock(sealed.block)))
+      assert.equal(toHex(sealed.block.header.resultsRoot), toHex(resultsRootOf(rs)))
+    }))
+  })
   it('merkle root depends on order and every item', () => {
     const ids = txs.map((t) => t.id)
     assert.notDeepEqual(merkleRoot(ids), merkleRoot([ids[1]!, ids[0]!, ids[2]!]))
@@ -110,6 +124,12 @@ describe('blocks and certificates', () => {
     assert.throws(() => verifyCommitCertificate({ ...cert, sigs: [sigFor(0), sigFor(0), sigFor(3)] }, dom, keys, 3), /signs twice/)
     assert.throws(() => verifyCommitCertificate({ ...cert, seq: 8 }, dom, keys, 3), /does not verify/)
     assert.throws(() => verifyCommitCertificate(cert, { ...dom, chainId: 'other' }, keys, 3), /does not verify/)
+    // Signatures checked elsewhere (a signature pool) are trusted; every other one is still verified.
+    const forged = { ...cert, sigs: [cert.sigs[0]!, { replica: 2, sig: cert.sigs[2]!.sig }, cert.sigs[2]!] }
+    assert.throws(() => verifyCommitCertificate(forged, dom, keys, 3, (s) => s === forged.sigs[0]), /replica 2 does not verify/)
+    const asked: number[] = []
+    verifyCommitCertificate(cert, dom, keys, 3, (s) => (asked.push(s.replica), s.replica === 0))
+    assert.deepEqual(asked, [0, 2, 3])
   })
 })
 

@@ -413,12 +413,13 @@ export class VigilNode {
    */
   async #execute(d: Delivery): Promise<Uint8Array> {
     const txs = d.batch.requests.map((r) => this.mempool.get(toHex(r.id))?.tx ?? decodeTx(r.payload))
-    const block = await this.executor.build(
+    const sealed = await this.executor.build(
       { seq: d.seq, time: d.batch.time, parent: d.batch.parent, digest: d.digest, cert: d.cert },
       txs,
       (tx) => this.mempool.has(toHex(tx.id)) || this.#checked.has(checkedKey(tx)),
     )
-    await this.#commits.push(block, d.cert, () => this.#committed(block))
+    const { block } = sealed
+    await this.#commits.push(sealed, d.cert, () => this.#committed(block))
     // Executing a checkpoint's block signs the checkpoint, which lets every peer drop the batch
     // from its consensus log: that block must be on disk first.
     if (d.seq % this.genesis.consensus.checkpointInterval === 0) await this.#commits.drain()

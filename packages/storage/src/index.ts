@@ -4,7 +4,7 @@
  * without LevelDB as "@vigil/storage/proof".
  */
 export type { CommitProfile } from './profile.js'
-export { LedgerStore, MAX_GROUP_BLOCKS, MAX_GROUP_BYTES, MAX_HISTORY_LIMIT, MAX_SCAN_LIMIT, type BlockWrites, type OpenOptions, type TreeLoadReport } from './store.js'
+export { LedgerStore, MAX_GROUP_BLOCKS, MAX_GROUP_BYTES, MAX_HISTORY_LIMIT, MAX_SCAN_LIMIT, type BlockEntry, type BlockWrites, type OpenOptions, type TreeLoadReport } from './store.js'
 export { CorruptionError } from './errors.js'
 export type { VerifyOptions, VerifyReport } from './verify.js'
 export type { Version } from './records.js'

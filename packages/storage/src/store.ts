@@ -1,5 +1,7 @@
 import {
   ValidationError,
+  blockLayout,
+  decodeBlockEntry,
   encodeCertificate,
   equalBytes,
   headerHash,
@@ -38,7 +40,6 @@ import {
 import { stateKeyHash, stateValueHash } from './merkle/hash.js'
 import { StateTree, type Pending } from './merkle/tree.js'
 import type { StateProof } from './proof.js'
-import { blockLayout, decodeBlockEntry } from './layout.js'
 import {
   HISTORY_ENTRY,
   checkFormat,
@@ -69,6 +70,13 @@ export const MAX_GROUP_BYTES = 64 * 1024 * 1024
 const DEFAULT_HISTORY_LIMIT = 100
 
 /** Per-transaction write sets in block order: what the node has after executing a block (a TxResult[] fits). */
+/** A block to commit, its certificate, and its encoding if the caller has it (see encodeChecked: checked against the block, not re-encoded). */
+export interface BlockEntry {
+  block: Block
+  cert: CommitCertificate | null
+  bytes?: Uint8Array
+}
+
 export type BlockWrites = ReadonlyArray<{ code?: number; writes: readonly StateWrite[] }>
 
 interface Prepared {
@@ -367,7 +375,7 @@ export class LedgerStore {
    * refused, nothing is written and the head does not move. At most MAX_GROUP_BLOCKS blocks and
    * MAX_GROUP_BYTES of encoded blocks (the batch is held in memory).
    */
-  async commitBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
+  async commitBlocks(entries: readonly BlockEntry[]): Promise<void> {
     await (await this.acceptBlocks(entries)).durable
   }
 
@@ -376,12 +384,12 @@ export class LedgerStore {
    * written: resolves once the group is checked and accepted (the next block goes on it; see
    * tip(), getStateManyAtTip, txLocationsAtTip), with `durable` resolving once it is written.
    */
-  acceptBlocks(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<{ durable: Promise<void> }> {
+  acceptBlocks(entries: readonly BlockEntry[]): Promise<{ durable: Promise<void> }> {
     return this.#locked(async () => ({ durable: this.#accept(entries) }))
   }
 
   /** Checks and stages a group under the lock; returns its write, queued after the previous group's. */
-  #accept(entries: ReadonlyArray<{ block: Block; cert: CommitCertificate | null }>): Promise<void> {
+  #accept(entries: readonly BlockEntry[]): Promise<void> {
     const base = this.#tip()
     if (entries.length > MAX_GROUP_BLOCKS) throw new ValidationError(`commitBlocks: ${entries.length} blocks, limit ${MAX_GROUP_BLOCKS}`)
     const ready = this.#prepared
@@ -393,10 +401,10 @@ export class LedgerStore {
     let writes = 0
     try {
       let t = performance.now()
-      for (const { block, cert } of entries) {
+      for (const { block, cert, bytes: given } of entries) {
         const { header } = block
         checkLink(header, { height: tip.height, hash: tip.hash, chainId: this.#chainId! })
-        const enc = encodeChecked(block)
+        const enc = encodeChecked(block, given)
         bytes += enc.bytes.byteLength
         if (bytes > MAX_GROUP_BYTES) throw new ValidationError(`commitBlocks: blocks up to height ${header.height} encode to ${bytes} bytes, limit ${MAX_GROUP_BYTES}`)
         checkBody(block, enc)

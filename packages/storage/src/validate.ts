@@ -4,7 +4,10 @@ import {
   MAX_KEY_LENGTH,
   NAME_RE,
   ValidationError,
+  blockLayout,
+  cborHeadBytes,
   encodeBlock,
+  encodeHeader,
   equalBytes,
   merkleRoot,
   sha256,
@@ -12,12 +15,12 @@ import {
   txRootOf,
   type Block,
   type BlockHeader,
+  type BlockLayout,
   type CommitCertificate,
   type StateWrite,
 } from '@vigil/common'
 import { emptyStateRoot, stateKeyHash, stateValueHash } from './merkle/hash.js'
 import type { LeafUpdate } from './merkle/tree.js'
-import { blockLayout, type BlockLayout } from './layout.js'
 
 /**
  * Structural rules a block must meet before storage writes it, shared by commitBlock (throws)
@@ -56,15 +59,38 @@ export interface EncodedBlock {
   layout: BlockLayout
 }
 
-export function encodeChecked(block: Block): EncodedBlock {
+/**
+ * The block's encoding: `given` when the caller has it already (common's sealBlock, or a synced
+ * block's bytes once they equal the rebuilt block's), else encoded here. Given bytes must be this
+ * block's: their header and transaction slices are compared here, and checkBody hashes the
+ * results root from their result slices.
+ */
+export function encodeChecked(block: Block, given?: Uint8Array): EncodedBlock {
   let bytes: Uint8Array
   try {
-    bytes = encodeBlock(block)
+    bytes = given ?? encodeBlock(block)
   } catch (err) {
     fail('block', `cannot be encoded (${(err as Error).message})`)
   }
   if (bytes.byteLength > MAX_BLOCK_BYTES) fail('block', `encodes to ${bytes.byteLength} bytes, over the limit of ${MAX_BLOCK_BYTES}`)
-  return { bytes, layout: blockLayout(bytes) }
+  let layout: BlockLayout
+  try {
+    layout = blockLayout(bytes)
+  } catch (err) {
+    fail('block bytes', (err as Error).message)
+  }
+  if (given !== undefined) sameEncoding(block, bytes, layout)
+  return { bytes, layout }
+}
+
+function sameEncoding(block: Block, bytes: Uint8Array, layout: BlockLayout): void {
+  if (!equalBytes(bytes.subarray(layout.header[0], layout.header[1]), encodeHeader(block.header))) fail('block bytes', 'header is not the block header')
+  if (layout.txStart.length !== block.txs.length || layout.resultStart.length !== block.results.length) fail('block bytes', 'hold another number of transactions or results')
+  block.txs.forEach((t, i) => {
+    // Item i is a byte string: its head, then the transaction's encoding.
+    const n = t.bytes.byteLength
+    if (layout.txEnd[i]! - layout.txStart[i]! !== cborHeadBytes(n) + n || !equalBytes(bytes.subarray(layout.txEnd[i]! - n, layout.txEnd[i]), t.bytes)) fail('block bytes', `transaction ${i} differs`)
+  })
 }
 
 /**

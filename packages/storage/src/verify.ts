@@ -1,10 +1,9 @@
-import { equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
+import { blockLayout, equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
 import { dbCount, dbGet, dbGetMany, dbScan, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
 import { HEAD_KEY, P_BLOCK, P_CERT, P_HASH, P_HEADER, P_HISTORY, P_STATE, P_TX, blockKey, certKey, hashKey, headerKey, historyKey, historyPrefix, parseStateKey, readU64, stateKey, txKey, u64 } from './keys.js'
 import { stateKeyHash, stateValueHash } from './merkle/hash.js'
 import { StateTree } from './merkle/tree.js'
-import { blockLayout } from './layout.js'
 import { HISTORY_ENTRY, decodeHead, decodeLeaf, decodeStoredBlock, decodeStoredCertificate, decodeTxLoc, type Head } from './records.js'
 import { checkBody, checkCertificate, checkGenesis, checkLink, planWrites, type ChainTip, type EncodedBlock } from './validate.js'
 

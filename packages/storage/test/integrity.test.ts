@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
-import { ValidationError, ZERO_HASH, resultsRootOf, toHex, txRootOf, verifyCommitCertificate, type Block } from '@vigil/common'
+import { ValidationError, ZERO_HASH, encodeBlock, resultsRootOf, toHex, txRootOf, verifyCommitCertificate, type Block } from '@vigil/common'
 import { Level } from 'level'
 import { CorruptionError, LedgerStore, type VerifyOptions } from '../src/index.js'
 import { historyKey, historyPrefix, stateKey, txKey, HEAD_KEY } from '../src/keys.js'
@@ -208,11 +208,13 @@ describe('malformed blocks are refused before anything is written', () => {
     t.cleanup()
   })
 
-  async function refused(mutate: (b: Block) => Block, pattern: RegExp, withCert = false): Promise<void> {
+  /** `bytes`: the encoding the caller hands in beside the block (see BlockEntry), made from the good block. */
+  async function refused(mutate: (b: Block) => Block, pattern: RegExp, withCert = false, bytes?: (good: Block) => Uint8Array): Promise<void> {
     const head = store.head()!
     const good = await nextBlock(store, [{ writes: [{ instance: 'records', key: 'z', value: val(1) }] }, { writes: [], fail: true }])
     const bad = mutate(good)
-    await assert.rejects(store.commitBlock(bad, withCert ? { ...certify(bad), seq: bad.header.height + 1 } : null), (err: Error) => err instanceof ValidationError && pattern.test(err.message))
+    const entry = { block: bad, cert: withCert ? { ...certify(bad), seq: bad.header.height + 1 } : null, bytes: bytes?.(good) }
+    await assert.rejects(store.commitBlocks([entry]), (err: Error) => err instanceof ValidationError && pattern.test(err.message))
     assert.deepEqual(store.head(), head)
     assert.equal(await store.getBlock(head.height + 1), null)
     assert.equal(await store.getTx(good.txs[0]!.id), null)
@@ -233,9 +235,16 @@ describe('malformed blocks are refused before anything is written', () => {
   it('a malformed write', () => refused((b) => reroot({ ...b, results: b.results.map((r) => ({ ...r, writes: r.writes.map((w) => ({ ...w, instance: 'bad name!' })) })) }), /instance/))
   it('a duplicated transaction', () => refused((b) => reroot({ ...b, txs: [b.txs[0]!, b.txs[0]!] }), /twice/))
   it('a certificate for another sequence', () => refused((b) => b, /certificate\.seq/, true))
-  it('still accepts a good block afterwards', async () => {
+  describe('an encoding handed in that is not the block\'s', () => {
+    it('another header', () => refused((b) => b, /header is not the block header/, false, (g) => encodeBlock({ ...g, header: { ...g.header, time: g.header.time + 1 } })))
+    it('another transaction', () => refused((b) => b, /transaction 0 differs/, false, (g) => encodeBlock({ ...g, txs: [g.txs[1]!, g.txs[0]!] })))
+    it('another result', () => refused((b) => b, /header\.resultsRoot/, false, (g) => encodeBlock({ ...g, results: g.results.map((r) => ({ ...r, ret: 'other' })) })))
+    it('a result missing', () => refused((b) => b, /another number/, false, (g) => encodeBlock({ ...g, results: g.results.slice(1) })))
+    it('cut short', () => refused((b) => b, /block bytes: block layout: truncated/, false, (g) => encodeBlock(g).subarray(0, 100)))
+  })
+  it('still accepts a good block afterwards, encoded by the caller', async () => {
     const good = await nextBlock(store, [{ writes: [{ instance: 'records', key: 'z', value: val(1) }] }])
-    await store.commitBlock(good, certify(good))
+    await store.commitBlocks([{ block: good, cert: certify(good), bytes: encodeBlock(good) }])
     assert.deepEqual(await store.verifyStore(), { ok: true, height: 3 })
   })
 })

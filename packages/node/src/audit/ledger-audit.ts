@@ -102,8 +102,9 @@ export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSou
   const applyOldest = async (): Promise<void> => {
     const next = ahead.shift()!
     aheadTxs -= txCount(next)
-    const { block, cert } = await verifier.verify(next)
-    await commits.push(block, cert, () => {
+    const { sealed, cert } = await verifier.verify(next)
+    const { block } = sealed
+    await commits.push(sealed, cert, () => {
       txs += block.txs.length
       onProgress?.(block.header.height, to, txs)
     })
@@ -139,7 +140,7 @@ export async function replayInto(into: LedgerStore, g: Genesis, source: BlockSou
   return { problem: null, txs }
 }
 
-const txCount = (p: PreparedBlock): number => (p.decoded instanceof Error ? 0 : p.decoded.txs.length)
+const txCount = (p: PreparedBlock): number => (p.decoded instanceof Error ? 0 : p.decoded.block.txs.length)
 
 /**
  * Where replays put their scratch store: on tmpfs when there is room, where LevelDB's synced

@@ -6,14 +6,22 @@ import type { SigPool } from './sig-pool.js'
 export const txCheck = (tx: Tx): SigCheck => ({ publicKey: tx.body.signer, message: tx.signBytes, sig: tx.sig })
 
 /**
- * Starts the signature checks of `txs` on the pool. Resolves to the `verified` predicate
- * BlockExecutor.build takes: true only for a transaction of `chainId` whose signature the pool
- * verified; the executor checks any other itself (and refuses it if it is bad).
+ * Starts `checks` on the pool (checks[i] is the check of items[i]). Resolves to a predicate
+ * true for exactly the items, by identity, whose check verified; the caller checks any other
+ * itself (a check whose worker failed comes back unverified, see SigPool).
  */
-export async function verifiedTxs(pool: SigPool, txs: readonly Tx[], chainId: string): Promise<(tx: Tx) => boolean> {
+export async function verifiedSet<T>(pool: SigPool, items: readonly T[], checks: readonly SigCheck[]): Promise<(item: T) => boolean> {
+  const ok = await pool.verify(checks)
+  const good = new Set<T>()
+  items.forEach((t, i) => ok[i] === 1 && good.add(t))
+  return (item) => good.has(item)
+}
+
+/**
+ * The `verified` predicate BlockExecutor.build takes: true only for a transaction of `chainId`
+ * whose signature the pool verified; the executor checks any other itself (and refuses it if it is bad).
+ */
+export function verifiedTxs(pool: SigPool, txs: readonly Tx[], chainId: string): Promise<(tx: Tx) => boolean> {
   const mine = txs.filter((t) => t.body.chainId === chainId)
-  const ok = await pool.verify(mine.map(txCheck))
-  const good = new Set<Tx>()
-  mine.forEach((t, i) => ok[i] === 1 && good.add(t))
-  return (tx) => good.has(tx)
+  return verifiedSet(pool, mine, mine.map(txCheck))
 }

@@ -1,4 +1,4 @@
-import type { Block, CommitCertificate } from '@vigil/common'
+import type { CommitCertificate, SealedBlock } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
 
 /**
@@ -23,8 +23,8 @@ export class CommitPipeline {
   }
 
   /** Accepts the block (throws if the store refuses it); `onDurable` runs once its batch is written. */
-  async push(block: Block, cert: CommitCertificate | null, onDurable: () => void): Promise<void> {
-    const { durable } = await this.store.acceptBlocks([{ block, cert }])
+  async push({ block, bytes }: SealedBlock, cert: CommitCertificate | null, onDurable: () => void): Promise<void> {
+    const { durable } = await this.store.acceptBlocks([{ block, cert, bytes }])
     this.#writing.push(
       durable.then(onDurable, (err: unknown) => {
         if (this.#failure !== null) return

@@ -1,6 +1,6 @@
 import {
-  ValidationError, equalBytes, headerHash, resultsRootOf, toHex, txRootOf, validatorsHash,
-  type Block, type CommitCertificate, type Genesis, type Tx, type TxResult,
+  ValidationError, equalBytes, headerHash, sealBlock, toHex, txRootOf, validatorsHash,
+  type Block, type CommitCertificate, type Genesis, type SealedBlock, type Tx, type TxResult,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
 import { ResultCode, executeBlock, type BlockContext, type StateReader } from '../execution/index.js'
@@ -58,8 +58,9 @@ export class BlockExecutor {
   /**
    * Executes a batch and builds its block without writing it, on the last accepted block (the
    * head, or one still being written); `verified` names transactions whose signatures were checked already.
+   * Returns the block with its encoding, which the store takes as is.
    */
-  async build(b: OrderedBatch, list: Tx[], verified?: (tx: Tx) => boolean): Promise<Block> {
+  async build(b: OrderedBatch, list: Tx[], verified?: (tx: Tx) => boolean): Promise<SealedBlock> {
     const head = this.store.tip()
     if (head === null) throw new ValidationError('store has no genesis block')
     if (b.seq !== head.height + 1) throw new ValidationError(`batch ${b.seq} does not follow head ${head.height}`)
@@ -69,21 +70,8 @@ export class BlockExecutor {
     const time = b.parent === null ? head.time : b.time
     const results = await this.#execute(list, { height: b.seq, time, chainId: this.genesis.chainId, admins: this.genesis.admins, verified })
     const stateRoot = await this.store.previewStateRoot(results)
-    return {
-      header: {
-        chainId: this.genesis.chainId,
-        height: b.seq,
-        prevHash: head.hash,
-        time,
-        txRoot: txRootOf(list),
-        resultsRoot: resultsRootOf(results),
-        stateRoot,
-        batchDigest: b.digest,
-        validatorsHash: this.#validatorsHash,
-      },
-      txs: list,
-      results,
-    }
+    const fields = { chainId: this.genesis.chainId, height: b.seq, prevHash: head.hash, time, txRoot: txRootOf(list), stateRoot, batchDigest: b.digest, validatorsHash: this.#validatorsHash }
+    return sealBlock(fields, list, results)
   }
 
   /**
@@ -103,8 +91,8 @@ export class BlockExecutor {
 
   /** Executes and commits; returns the block and its header hash (the next batch's parent). */
   async commit(b: OrderedBatch, txs: Tx[], verified?: (tx: Tx) => boolean): Promise<{ block: Block; hash: Uint8Array }> {
-    const block = await this.build(b, txs, verified)
-    await this.store.commitBlock(block, b.cert)
+    const { block, bytes } = await this.build(b, txs, verified)
+    await this.store.commitBlocks([{ block, cert: b.cert, bytes }])
     return { block, hash: headerHash(block.header) }
   }
 }

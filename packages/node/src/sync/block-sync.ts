@@ -189,8 +189,8 @@ export class BlockSync {
         if (got === null) break
         for (const prepared of got.blocks) {
           try {
-            const { block, cert } = await this.verifier.verify(prepared)
-            await commits.push(block, cert, written(block))
+            const { sealed, cert } = await this.verifier.verify(prepared)
+            await commits.push(sealed, cert, written(sealed.block))
           } catch (err) {
             // After a failed write of ours, the next block cannot link: not the sender's fault.
             if (!commits.failed) this.#ban(got.peer, `served a block that failed verification: ${(err as Error).message}`)

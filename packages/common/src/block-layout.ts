@@ -1,12 +1,10 @@
-import { decodeBlock, type Block, type BlockHeader, type Tx, type TxResult } from '@vigil/common'
-
 /**
  * Where the parts of an encoded block sit, found by walking CBOR item headers without decoding
  * anything. encodeBlock is canonical CBOR `[header, [txBytes...], [result...]]`, and an array's
  * encoding is its items' encodings back to back, so the slice of result i is exactly
  * encodeResult(result i) and the header slice is exactly encodeHeader(header). That lets a
- * commit encode a block once and hash results from it, and lets a read decode one entry of a
- * 500-transaction block instead of all of it.
+ * block be encoded once and its results hashed from that encoding (sealBlock, the storage
+ * engine), and lets a read decode one entry of a 500-transaction block instead of all of it.
  */
 export interface BlockLayout {
   /** [start, end) of the header item. */
@@ -36,7 +34,7 @@ function head(b: Uint8Array, pos: number): { major: number; arg: number; next: n
 }
 
 /** End of the (definite-length) item starting at pos. */
-export function itemEnd(b: Uint8Array, pos: number): number {
+function itemEnd(b: Uint8Array, pos: number): number {
   let pending = 1
   while (pending > 0) {
     const h = head(b, pos)
@@ -58,6 +56,23 @@ function arrayHead(b: Uint8Array, pos: number, what: string): { count: number; n
   return { count: h.arg, next: h.next }
 }
 
+/** [start, end) of each item of the array at pos, and where the array ends. */
+function arrayItems(b: Uint8Array, pos: number, what: string): { start: Uint32Array; end: Uint32Array; next: number } {
+  const arr = arrayHead(b, pos, what)
+  const start = new Uint32Array(arr.count)
+  const end = new Uint32Array(arr.count)
+  pos = arr.next
+  for (let i = 0; i < arr.count; i++) {
+    start[i] = pos
+    pos = end[i] = itemEnd(b, pos)
+  }
+  return { start, end, next: pos }
+}
+
+function layoutError(err: unknown, what: string): Error {
+  return err instanceof LayoutError ? new Error(`${what}: ${err.message}`) : (err as Error)
+}
+
 /** Throws a plain Error on bytes that are not shaped like an encoded block. */
 export function blockLayout(b: Uint8Array): BlockLayout {
   try {
@@ -74,34 +89,21 @@ export function blockLayout(b: Uint8Array): BlockLayout {
       txStart[i] = pos
       pos = txEnd[i] = h.next + h.arg
     }
-    const results = arrayHead(b, pos, 'block.results')
-    const resultStart = new Uint32Array(results.count)
-    const resultEnd = new Uint32Array(results.count)
-    pos = results.next
-    for (let i = 0; i < results.count; i++) {
-      resultStart[i] = pos
-      pos = resultEnd[i] = itemEnd(b, pos)
-    }
-    if (pos !== b.length) throw new LayoutError('trailing bytes')
-    return { header: [top.next, headerEnd], txStart, txEnd, resultStart, resultEnd }
+    const results = arrayItems(b, pos, 'block.results')
+    if (results.next !== b.length) throw new LayoutError('trailing bytes')
+    return { header: [top.next, headerEnd], txStart, txEnd, resultStart: results.start, resultEnd: results.end }
   } catch (err) {
-    if (err instanceof LayoutError) throw new Error(`block layout: ${err.message}`)
-    throw err
+    throw layoutError(err, 'block layout')
   }
 }
 
-const ARRAY_OF_3 = Uint8Array.of(0x83)
-const ARRAY_OF_1 = Uint8Array.of(0x81)
-
-/**
- * Transaction `index` of an encoded block with its result and the block's header, fully
- * validated: the three slices are re-assembled into a one-transaction block for common's
- * decodeBlock, so this accepts exactly what decodeBlock accepts, at the cost of one entry.
- */
-export function decodeBlockEntry(b: Uint8Array, layout: BlockLayout, index: number): { header: BlockHeader; tx: Tx; result: TxResult } {
-  if (index >= layout.txStart.length || index >= layout.resultStart.length) throw new Error(`block has no transaction ${index}`)
-  const [hs, he] = layout.header
-  const parts = [ARRAY_OF_3, b.subarray(hs, he), ARRAY_OF_1, b.subarray(layout.txStart[index], layout.txEnd[index]), ARRAY_OF_1, b.subarray(layout.resultStart[index], layout.resultEnd[index])]
-  const one: Block = decodeBlock(Buffer.concat(parts))
-  return { header: one.header, tx: one.txs[0]!, result: one.results[0]! }
+/** [start, end) of each item of an encoded CBOR array (throws a plain Error on anything else). */
+export function cborArrayItems(b: Uint8Array): { start: Uint32Array; end: Uint32Array } {
+  try {
+    const { start, end, next } = arrayItems(b, 0, 'value')
+    if (next !== b.length) throw new LayoutError('trailing bytes')
+    return { start, end }
+  } catch (err) {
+    throw layoutError(err, 'array layout')
+  }
 }
