@@ -57,8 +57,22 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
     const target = (await c.status(0))!.height
     const t0 = Date.now()
     c.start(3)
-    await c.waitHeight(target, [3], 120_000)
+    // Polled while it syncs: /v1/status reports the progress and /readyz says not ready.
+    const seen: Array<{ syncing: { from: number; to: number; current: number }; ready: boolean }> = []
+    let done = false
+    const watching = (async () => {
+      while (!done) {
+        const s = await c.status(3)
+        if (s?.syncing) seen.push({ syncing: s.syncing, ready: (await fetch(`${c.manifest.nodes[3]!.api}/readyz`).catch(() => null))?.ok === true })
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    await c.waitHeight(target, [3], 120_000).finally(() => (done = true))
+    await watching
     const secs = (Date.now() - t0) / 1000
+    const midway = seen.filter((x) => x.syncing.current > x.syncing.from && x.syncing.current < x.syncing.to)
+    assert.ok(midway.length > 0, `no status showed sync progress between its ends: ${JSON.stringify(seen.slice(0, 5))}`)
+    assert.ok(seen.every((x) => !x.ready), '/readyz said ready while syncing')
     const log = readFileSync(c.logFile(3), 'utf8')
     const fin = log.split('\n').filter((l) => l.includes('block sync finished')).map((l) => JSON.parse(l) as { blocks: number; seconds: number; blocksPerSec: number })
     const synced = fin.reduce((a, f) => a + f.blocks, 0)

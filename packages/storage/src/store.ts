@@ -14,7 +14,7 @@ import {
   type Tx,
   type TxResult,
 } from '@vigil/common'
-import { dbGet, dbGetMany, dbScan, dbWrite, openDb, type BatchOp, type Db } from './db.js'
+import { dbGet, dbGetMany, dbGetManySync, dbScan, dbWrite, openDb, type BatchOp, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
 import {
   FORMAT_KEY,
@@ -537,32 +537,37 @@ export class LedgerStore {
   }
 
   /**
-   * Staged entries first, the database for the rest. The staged groups are looked at before the
-   * read starts: a group that becomes durable meanwhile is in the database by the time it answers.
+   * Staged entries first, the database for the rest, read synchronously: a write in flight is
+   * a staged group's, so it changes none of the keys read from the database.
    */
-  async #atTip<T>(ids: string[], pick: (w: StagedWrites) => Map<string, T | null>, read: (missing: number[]) => Promise<Array<T | null>>): Promise<Array<T | null>> {
+  #atTip<T>(ids: string[], pick: (w: StagedWrites) => Map<string, T | null>, read: (missing: number[]) => Array<T | null>): Array<T | null> {
     if (this.#stagedWrites.length === 0) return read(ids.map((_, i) => i))
     const out: Array<T | null | undefined> = ids.map((id) => this.#stagedLookup(pick, id))
     const missing = out.flatMap((v, i) => (v === undefined ? [i] : []))
-    const found = missing.length === 0 ? [] : await read(missing)
+    const found = missing.length === 0 ? [] : read(missing)
     missing.forEach((at, k) => (out[at] = found[k]!))
     return out as Array<T | null>
   }
 
   /** getStateMany as of tip(): sees the writes of accepted blocks that are not durable yet. */
-  getStateManyAtTip(keys: ReadonlyArray<{ instance: string; key: string }>): Promise<Array<{ value: Uint8Array; version: Version } | null>> {
-    return this.#atTip(keys.map((k) => slotOf(k.instance, k.key)), (w) => w.state, (at) => this.getStateMany(at.map((i) => keys[i]!)))
+  async getStateManyAtTip(keys: ReadonlyArray<{ instance: string; key: string }>): Promise<Array<{ value: Uint8Array; version: Version } | null>> {
+    return this.#atTip(keys.map((k) => slotOf(k.instance, k.key)), (w) => w.state, (at) => {
+      const wanted = at.map((i) => keys[i]!)
+      return stateEntries(dbGetManySync(this.#db, wanted.map(stateKeyOf), 'state'), wanted)
+    })
   }
 
   /** txLocations as of tip(). */
-  txLocationsAtTip(ids: readonly Uint8Array[]): Promise<Array<Version | null>> {
-    return this.#atTip(ids.map(toHex), (w) => w.txs, (at) => this.txLocations(at.map((i) => ids[i]!)))
+  async txLocationsAtTip(ids: readonly Uint8Array[]): Promise<Array<Version | null>> {
+    return this.#atTip(ids.map(toHex), (w) => w.txs, (at) => {
+      const wanted = at.map((i) => ids[i]!)
+      return txLocs(dbGetManySync(this.#db, wanted.map(txKey), 'tx index'), wanted)
+    })
   }
 
   /** Where each transaction id was committed, without reading blocks (duplicate checks on the hot path). */
   async txLocations(ids: readonly Uint8Array[]): Promise<Array<Version | null>> {
-    const found = await dbGetMany(this.#db, ids.map(txKey), 'tx index')
-    return found.map((b, i) => (b === undefined ? null : decodeTxLoc(b, `tx index ${toHex(ids[i]!)}`)))
+    return txLocs(await dbGetMany(this.#db, ids.map(txKey), 'tx index'), ids)
   }
 
   /** Decodes only this transaction's entry of its block. */
@@ -596,8 +601,7 @@ export class LedgerStore {
 
   /** Several state values in one LevelDB round trip (execution prefetches a block's reads). */
   async getStateMany(keys: ReadonlyArray<{ instance: string; key: string }>): Promise<Array<{ value: Uint8Array; version: Version } | null>> {
-    const found = await dbGetMany(this.#db, keys.map((k) => stateKey(k.instance, k.key)), 'state')
-    return found.map((b, i) => (b === undefined ? null : decodeLeaf(b, `state ${keys[i]!.instance}/${keys[i]!.key}`)))
+    return stateEntries(await dbGetMany(this.#db, keys.map(stateKeyOf), 'state'), keys)
   }
 
   /** Keys of one instance in UTF-8 byte order within [gte, lt) and under `prefix`; limit 1..1000. */
@@ -745,6 +749,14 @@ function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uin
     ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: HISTORY_ENTRY })
   }
 }
+
+const stateKeyOf = (k: { instance: string; key: string }): Uint8Array => stateKey(k.instance, k.key)
+
+const stateEntries = (found: Array<Uint8Array | undefined>, keys: ReadonlyArray<{ instance: string; key: string }>): Array<{ value: Uint8Array; version: Version } | null> =>
+  found.map((b, i) => (b === undefined ? null : decodeLeaf(b, `state ${keys[i]!.instance}/${keys[i]!.key}`)))
+
+const txLocs = (found: Array<Uint8Array | undefined>, ids: readonly Uint8Array[]): Array<Version | null> =>
+  found.map((b, i) => (b === undefined ? null : decodeTxLoc(b, `tx index ${toHex(ids[i]!)}`)))
 
 /** The state and tx-index entries a group writes, the last write of each key winning (as in its batch). */
 function stagedWritesOf(entries: ReadonlyArray<{ block: Block }>, staged: readonly Prepared[]): StagedWrites {

@@ -17,11 +17,18 @@ const MAX_ERROR_LENGTH = 1024
  * Only ExecErrors become results: a storage error, corrupted state or a bug rejects the whole
  * call, since recording it would make this peer's results differ from the others'.
  */
-export async function executeBlock(txs: readonly Tx[], ctx: BlockContext, state: StateReader): Promise<TxResult[]> {
+export async function executeBlock(txs: readonly Tx[], ctx: BlockContext, state: StateReader, decided?: Promise<ReadonlyArray<TxResult | null>>): Promise<TxResult[]> {
   const block = new BlockOverlay(state)
-  await prefetchBlock(txs, block)
+  // `decided`: results fixed before execution (a transaction already on the ledger), looked up
+  // while the prefetch reads, not before it. Those transactions do not run.
+  const [fixed] = await Promise.all([decided, prefetchBlock(txs, block)])
   const results: TxResult[] = []
-  for (const tx of txs) {
+  for (const [i, tx] of txs.entries()) {
+    const known = fixed?.[i]
+    if (known) {
+      results.push(known)
+      continue
+    }
     const overlay = new TxOverlay(block)
     const result = await executeTx(tx, ctx, overlay)
     if (result.code === ResultCode.OK) block.apply(overlay)

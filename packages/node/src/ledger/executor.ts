@@ -79,14 +79,11 @@ export class BlockExecutor {
    * certified as ordered) with a deterministic CONFLICT result, the same on every peer since
    * every honest peer has the same ledger.
    */
-  async #execute(list: Tx[], ctx: BlockContext): Promise<TxResult[]> {
-    const prior = await this.store.txLocationsAtTip(list.map((t) => t.id))
-    if (prior.every((p) => p === null)) return executeBlock(list, ctx, this.#state)
-    const fresh = await executeBlock(list.filter((_, i) => prior[i] === null), ctx, this.#state)
-    let next = 0
-    return prior.map((p) =>
-      p === null ? fresh[next++]! : { code: ResultCode.CONFLICT, error: `duplicate transaction: committed in block ${p.height} at position ${p.index}`, ret: null, writes: [] },
+  #execute(list: Tx[], ctx: BlockContext): Promise<TxResult[]> {
+    const duplicates = this.store.txLocationsAtTip(list.map((t) => t.id)).then((prior) =>
+      prior.map((p) => (p === null ? null : { code: ResultCode.CONFLICT, error: `duplicate transaction: committed in block ${p.height} at position ${p.index}`, ret: null, writes: [] })),
     )
+    return executeBlock(list, ctx, this.#state, duplicates)
   }
 
   /** Executes and commits; returns the block and its header hash (the next batch's parent). */

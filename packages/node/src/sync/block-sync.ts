@@ -26,6 +26,36 @@ export interface SyncProgress {
   current: number
 }
 
+/** Sync rate for the log: since the start, logged at most once a second. */
+class SyncRate {
+  readonly #t0 = performance.now()
+  #lastLog = this.#t0
+  #txs = 0
+
+  constructor(
+    private readonly start: number,
+    private readonly report: (current: number, rate: { blocksPerSec: number; txPerSec: number }) => void,
+  ) {}
+
+  add(height: number, txs: number): void {
+    this.#txs += txs
+    const now = performance.now()
+    if (now - this.#lastLog < 1000) return
+    this.#lastLog = now
+    this.report(height, this.#rate(height, now))
+  }
+
+  #rate(height: number, now: number): { blocksPerSec: number; txPerSec: number } {
+    const secs = (now - this.#t0) / 1000
+    return { blocksPerSec: Math.round((height - this.start) / secs), txPerSec: Math.round(this.#txs / secs) }
+  }
+
+  overall(end: number): { seconds: number; blocksPerSec: number; txPerSec: number } {
+    const now = performance.now()
+    return { seconds: Number(((now - this.#t0) / 1000).toFixed(2)), ...this.#rate(end, now) }
+  }
+}
+
 /**
  * Block sync (CometBFT's blocksync, as a plain loop): learns the peers' heights, fetches the
  * missing range in pipelined requests spread over several peers, verifies and re-executes
@@ -111,40 +141,30 @@ export class BlockSync {
     if (target <= start) return start
     this.#progress = { from: start, to: target, current: start }
     this.metrics.syncTarget.set(target)
-    const t0 = performance.now()
-    let lastLog = t0
-    let txs = 0
+    const rate = new SyncRate(start, (cur, r) => this.log.info({ current: cur, target: this.#progress?.to, ...r }, 'block sync progress'))
     try {
       while (this.store.head()!.height < target) {
-        const got = await this.#fetchWindow(heights, target)
+        const got = await this.#fetchWindow(heights, target, (block) => {
+          this.#progress!.current = block.header.height
+          rate.add(block.header.height, block.txs.length)
+        })
         if (got.blocks === 0) {
           // Every source failed or ran dry: ask again who has what, and stop if nobody is ahead.
           heights = await this.peerHeights()
           const best = Math.max(0, ...heights.values())
           if (best <= this.store.head()!.height) break
           target = Math.max(target, best)
-          continue
-        }
-        txs += got.txs
-        const now = performance.now()
-        const cur = this.store.head()!.height
-        this.#progress = { from: start, to: target, current: cur }
-        if (now - lastLog > 1000) {
-          lastLog = now
-          const secs = (now - t0) / 1000
-          this.log.info({ current: cur, target, blocksPerSec: Math.round((cur - start) / secs), txPerSec: Math.round(txs / secs) }, 'block sync progress')
-        }
-        if (cur >= target) {
+        } else if (this.store.head()!.height >= target) {
           // Others kept committing while we synced: look again before declaring victory.
           heights = await this.peerHeights()
           target = Math.max(target, ...heights.values())
-          this.#progress.to = target
         }
+        this.#progress.to = target
+        this.metrics.syncTarget.set(target)
       }
     } finally {
       const end = this.store.head()!.height
-      const secs = (performance.now() - t0) / 1000
-      this.log.info({ from: start, to: end, blocks: end - start, seconds: Number(secs.toFixed(2)), blocksPerSec: Math.round((end - start) / secs) }, 'block sync finished')
+      this.log.info({ from: start, to: end, blocks: end - start, ...rate.overall(end) }, 'block sync finished')
       this.#progress = null
       this.metrics.syncTarget.set(0)
     }
@@ -156,10 +176,11 @@ export class BlockSync {
    * PIPELINE ranges are in flight from different peers while the oldest one is applied, so
    * the next blocks have arrived and had their signatures checked by the time they are needed.
    */
-  async #fetchWindow(heights: Map<number, number>, target: number): Promise<{ blocks: number; txs: number }> {
+  async #fetchWindow(heights: Map<number, number>, target: number, onDurable: (block: Block) => void): Promise<{ blocks: number }> {
     const base = this.store.head()!.height + 1
     const sources = [...heights].filter(([p, h]) => h >= base && this.#usable(p)).map(([p]) => p)
-    const applied = { blocks: 0, txs: 0 }
+    // Counted as writes become durable, which the finally below waits for: read it after the call.
+    const applied = { blocks: 0 }
     if (sources.length === 0) return applied
     const window: Array<{ count: number; got: Promise<{ peer: number; blocks: PreparedBlock[] } | null> }> = []
     let next = base
@@ -179,7 +200,7 @@ export class BlockSync {
       this.metrics.syncedBlocks.inc()
       this.onBlock(block)
       applied.blocks++
-      applied.txs += block.txs.length
+      onDurable(block)
     }
     try {
       topUp()
