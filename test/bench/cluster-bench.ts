@@ -12,7 +12,7 @@
  *   6. view change after the primary is killed
  *   7. memory: RSS per peer and disk bytes per transaction once BENCH_MEMORY_TXS (default 1,000,000)
  *      transactions are committed; then `vigil verify --home` on a stopped peer's chain
- * BENCH_SECTIONS picks parts (default cluster,sizes,n7,memory: 1-3 and 5-6 are "cluster"); BENCH_QUICK=1
+ * BENCH_SECTIONS picks parts (default cluster,sizes,n7,memory: 1-3 and 5-6 are "cluster", 5-6 alone "recovery"); BENCH_QUICK=1
  * is BENCH_SECTIONS=cluster (a few minutes instead of about half an hour). Without the cluster part,
  * BENCH_SATURATION (default 1000) stands in for the measured saturation, or BENCH_MEMORY_RATE sets the rate.
  * Prints a table and writes bench-results/cluster.json (cluster-<sections>.json for a partial run) at the repository root.
@@ -56,8 +56,10 @@ const BOTTLENECK = {
     'and the block cycle is serial: batch h+1 is proposed only after h is executed (its certificate covers header h)',
   latency: 'the serial block cycle (pre-prepare, prepare, commit, execute; each vote persisted) plus queueing behind the CPU limit above',
   catchUp:
-    're-execution on the main thread (~90% busy): execution, Merkle hashing and LevelDB per block, and fixed costs per block ' +
-    '(certificate checks, three LevelDB round trips) on blocks of ~50 transactions; the signature workers are mostly idle',
+    're-execution on the main thread (~85% busy; 2026-12-06, 100k transactions in blocks of ~12): the storage engine\'s own work ' +
+    '(state tree hashing, checks, batch building; the same as in the local commit rate) about half, then decoding and checking ' +
+    'transactions (~10%), execution (~10%), GC (~10%), block encoding and roots (~5%); ~1 s of process start (module loading ~0.65 s); ' +
+    'the signature workers are ~70% idle',
   memory: 'the state tree keeps every key in memory (~130-190 B per key, 2 keys per transaction: the value and the nonce)',
 }
 
@@ -178,7 +180,7 @@ async function load(c: Cluster, rateTx: number, seconds: number, valueBytes = 64
  * (fetched from peer 0, then committed one synced commitBlock each into a fresh store: what a
  * peer's storage does when it commits them itself), measured in the same run.
  */
-async function catchUp(c: Cluster, saturation: number, missed: number) {
+async function catchUp(c: Cluster, saturation: number, missed: number, goals = false) {
   await c.stop(3, 'SIGTERM')
   const before = (await c.status(0))!.height
   const fill = await load(c, Math.max(500, Math.round(saturation * 0.8)), Math.ceil(missed / Math.max(500, Math.round(saturation * 0.8))))
@@ -190,8 +192,8 @@ async function catchUp(c: Cluster, saturation: number, missed: number) {
   const txPerSec = Math.round(fill.committed / secs)
   const local = await localCommitRate(c, before, target)
   const ratio = Number((txPerSec / local.txPerSec).toFixed(2))
-  console.log(`catch-up of ${fill.committed} transactions (${target - before} blocks): ${secs.toFixed(1)} s from restart = ${txPerSec} tx/s; storage engine commits the same blocks at ${local.txPerSec} tx/s -> ${(100 * ratio).toFixed(0)}% (goals: < 30 s, >= 50%)`)
-  if (ratio < 0.5 || secs >= 30) console.log(`  goal not met; bottleneck: ${BOTTLENECK.catchUp}`)
+  console.log(`catch-up of ${fill.committed} transactions (${target - before} blocks): ${secs.toFixed(1)} s from restart = ${txPerSec} tx/s; storage engine commits the same blocks at ${local.txPerSec} tx/s -> ${(100 * ratio).toFixed(0)}%${goals ? ' (goals: < 30 s, >= 50%)' : ''}`)
+  if (goals && (ratio < 0.5 || secs >= 30)) console.log(`  goal not met; bottleneck: ${BOTTLENECK.catchUp}`)
   return { transactions: fill.committed, blocks: target - before, seconds: Number(secs.toFixed(1)), txPerSec, clusterCommitTxPerSec: saturation, storageLocalCommit: local, ratioToLocalCommit: ratio }
 }
 
@@ -228,7 +230,7 @@ async function main() {
   const sections = new Set((process.env.BENCH_SECTIONS ?? (process.env.BENCH_QUICK === '1' ? 'cluster' : 'cluster,sizes,n7,memory')).split(','))
   let saturation = Number(process.env.BENCH_SATURATION ?? 1000)
 
-  if (sections.has('cluster') || sections.has('sizes')) await withCluster(n, async (c) => {
+  if (sections.has('cluster') || sections.has('sizes') || sections.has('recovery')) await withCluster(n, async (c) => {
     if (sections.has('cluster')) await clusterSection(c)
     if (sections.has('sizes')) {
       const sizes: Record<string, unknown> = {}
@@ -238,7 +240,7 @@ async function main() {
       }
       out.sizes = sizes
     }
-    if (sections.has('cluster')) await recoverySection(c)
+    if (sections.has('cluster') || sections.has('recovery')) await recoverySection(c)
   })
 
   /** Saturation sweep, then latency at 25/50/90% of it and at 1,000 tx/s. */
@@ -269,7 +271,8 @@ async function main() {
   async function recoverySection(c: Cluster): Promise<void> {
     // Recovery: a peer misses 10,000, then BENCH_CATCHUP_TXS (default 100,000) transactions, then restarts.
     out.catchUp10k = await catchUp(c, saturation, 10_000)
-    out.catchUp = await catchUp(c, saturation, Number(process.env.BENCH_CATCHUP_TXS ?? 100_000))
+    // The goals (issue 5) are for 100,000: at 10,000 the peer's ~1 s start is a quarter of the time.
+    out.catchUp = await catchUp(c, saturation, Number(process.env.BENCH_CATCHUP_TXS ?? 100_000), true)
 
     // View change: kill the primary, time until a surviving peer commits the next block.
     const primary = (await c.status(0))!.primary
