@@ -4,7 +4,7 @@ import { decodeCanonical, decodeStrict, encode } from './cbor.js'
 import { expectArray, expectBytes, expectJson, expectString, expectUint } from './check.js'
 import { DecodeError } from './errors.js'
 import { HASH_BYTES, merkleRoot, sha256 } from './hash.js'
-import { NAME_RE, decodeTx, type Tx } from './tx.js'
+import { NAME_RE, decodeTx, decodeTxOfCertifiedBlock, type Tx } from './tx.js'
 
 /**
  * Blocks. Height equals the PBFT sequence number; block 0 is genesis. The header is hashed;
@@ -165,20 +165,21 @@ export function decodeBlock(bytes: Uint8Array, maxBytes = MAX_BLOCK_BYTES): Bloc
 }
 
 /**
- * decodeBlock for a verifier that re-executes the block and compares the bytes of the block it
- * rebuilt (canonical, see sealBlock) with these: only the transactions' encodings, which it
- * carries as they are, are checked for canonical form here (see decodeStrict).
+ * decodeBlock for a verifier that re-executes the block, checks its transactions' ids against
+ * the certified txRoot and compares the bytes of the block it rebuilt (canonical, see sealBlock)
+ * with these: those checks refuse any other encoding, so none is re-encoded here (see
+ * decodeStrict, decodeTxOfCertifiedBlock).
  */
 export function decodeBlockToRebuild(bytes: Uint8Array): Block {
-  return blockOf(decodeStrict(bytes, MAX_BLOCK_BYTES, 'block'))
+  return blockOf(decodeStrict(bytes, MAX_BLOCK_BYTES, 'block'), decodeTxOfCertifiedBlock)
 }
 
-function blockOf(v: unknown): Block {
+function blockOf(v: unknown, txOf: (bytes: Uint8Array) => Tx = decodeTx): Block {
   const f = expectArray(v, 'block', 3)
   const header = decodeHeaderFields(f[0], 'block.header')
   const txs = expectArray(f[1], 'block.txs').map((t, i) => {
     try {
-      return decodeTx(expectBytes(t, `block.txs[${i}]`))
+      return txOf(expectBytes(t, `block.txs[${i}]`))
     } catch (err) {
       throw new DecodeError(`block.txs[${i}]: ${(err as Error).message}`)
     }

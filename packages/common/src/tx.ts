@@ -1,4 +1,4 @@
-import { decodeCanonical, encode } from './cbor.js'
+import { decodeCanonical, decodeStrict, encode } from './cbor.js'
 import { expectArray, expectBytes, expectJson, expectString, expectUint } from './check.js'
 import { DecodeError, ValidationError } from './errors.js'
 import { sha256 } from './hash.js'
@@ -94,7 +94,21 @@ export function signTx(body: TxBody, signer: Signer): Tx {
 
 /** Structure only (size, canonical form, field types); signature checked by verifyTx. */
 export function decodeTx(bytes: Uint8Array): Tx {
-  const f = expectArray(decodeCanonical(bytes, MAX_TX_BYTES, 'transaction'), 'transaction', 8)
+  return txOf(decodeCanonical(bytes, MAX_TX_BYTES, 'transaction'), bytes)
+}
+
+/**
+ * decodeTx without the re-encoding that proves the encoding canonical, for a transaction of a
+ * block whose caller checks every id against the block's certified txRoot (block sync, the
+ * audit). The id hashes the bytes as they are (see signBytesOf) and honest peers order only
+ * canonical transactions, so another encoding of the same transaction has another id and fails there.
+ */
+export function decodeTxOfCertifiedBlock(bytes: Uint8Array): Tx {
+  return txOf(decodeStrict(bytes, MAX_TX_BYTES, 'transaction'), bytes)
+}
+
+function txOf(value: unknown, bytes: Uint8Array): Tx {
+  const f = expectArray(value, 'transaction', 8)
   expectUint(f[0], 'tx.version')
   if (f[0] !== TX_VERSION) throw new DecodeError(`tx.version: unsupported version ${String(f[0])}`)
   const body = checkBody({

@@ -108,9 +108,18 @@ describe('block sync verification', () => {
     await refused(withBlock(3, { block: altered }), /block 3: block body differs from its re-execution/)
   })
 
+  // Map keys in descending order instead of the canonical ascending one.
+  const descending = (a: Array<{ value: unknown }>, b: Array<{ value: unknown }>): number => (String(a[0]!.value) < String(b[0]!.value) ? 1 : -1)
+
+  it('refuses a transaction in another encoding, though it decodes to the same transaction', async () => {
+    const v = cborDecode(served[1]!.block) as [unknown, Uint8Array[], unknown]
+    const tx0 = cborEncode(cborDecode(v[1][0]!), { mapSorter: descending })
+    assert.ok(!equalBytes(tx0, v[1][0]!), 'the test encoding must differ from the canonical one')
+    await refused(withBlock(2, { block: cborEncode([v[0], [tx0, ...v[1].slice(1)], v[2]]) }), /block 2: transactions do not match txRoot/)
+  })
+
   it('refuses an encoding that is not canonical, though it decodes to the same block', async () => {
-    // The deploy result returns an object: its map keys in descending order instead of the canonical ascending one.
-    const descending = (a: Array<{ value: unknown }>, b: Array<{ value: unknown }>): number => (String(a[0]!.value) < String(b[0]!.value) ? 1 : -1)
+    // The deploy result returns an object.
     const reordered = cborEncode(cborDecode(served[0]!.block), { mapSorter: descending })
     assert.ok(!equalBytes(reordered, served[0]!.block), 'the test encoding must differ from the canonical one')
     await refused(withBlock(1, { block: reordered }), /block 1: block body differs from its re-execution/)

@@ -94,19 +94,19 @@ export function dbGetManySync(db: Db, keys: readonly Uint8Array[], record: strin
   }
 }
 
-/** Entries in [gte, lt), in key order, read in chunks; at most `limit` if given. */
-export async function* dbScan(db: Db, range: { gte: Uint8Array; lt: Uint8Array; limit?: number }, record: string): AsyncGenerator<[Uint8Array, Uint8Array]> {
+/** Entries in [gte, lt), in key order, read `chunk` at a time (fewer for large values); at most `limit` if given. */
+export async function* dbScan(db: Db, range: { gte: Uint8Array; lt: Uint8Array; limit?: number }, record: string, chunk = SCAN_CHUNK): AsyncGenerator<[Uint8Array, Uint8Array]> {
   const it = db.iterator({ gte: range.gte, lt: range.lt, limit: range.limit ?? -1 })
   try {
     for (;;) {
-      let chunk: Array<[Uint8Array, Uint8Array]>
+      let entries: Array<[Uint8Array, Uint8Array]>
       try {
-        chunk = await it.nextv(SCAN_CHUNK)
+        entries = await it.nextv(chunk)
       } catch (err) {
         throw toStorageError(record, err)
       }
-      if (chunk.length === 0) return
-      for (const [k, v] of chunk) yield [plain(k), plain(v)]
+      if (entries.length === 0) return
+      for (const [k, v] of entries) yield [plain(k), plain(v)]
     }
   } finally {
     await it.close()

@@ -510,6 +510,26 @@ export class LedgerStore {
     return b === undefined ? null : decodeStoredCertificate(b, height)
   }
 
+  /**
+   * Blocks from..from+count-1 as stored, each with its certificate, up to the first missing one
+   * and within `softBytes` of blocks (past it only when the first block alone is larger): one
+   * iterator and one getMany instead of two reads per block, for block sync's ranges.
+   */
+  async getBlockRange(from: number, count: number, softBytes: number): Promise<Array<{ block: Uint8Array; cert: CommitCertificate | null }>> {
+    const blocks: Uint8Array[] = []
+    if (!isHeight(from) || !Number.isSafeInteger(count) || count < 1) return []
+    let size = 0
+    // A few at a time: blocks may be megabytes each.
+    for await (const [key, block] of dbScan(this.#db, { gte: blockKey(from), lt: blockKey(from + count) }, `blocks from ${from}`, 4)) {
+      if (readU64(key, 1) !== from + blocks.length) break
+      if (blocks.length > 0 && size + block.byteLength > softBytes) break
+      blocks.push(block)
+      size += block.byteLength
+    }
+    const certs = await dbGetMany(this.#db, blocks.map((_, i) => certKey(from + i)), `certificates from ${from}`)
+    return blocks.map((block, i) => ({ block, cert: certs[i] === undefined ? null : decodeStoredCertificate(certs[i]!, from + i) }))
+  }
+
   /** Stores a certificate that arrived after its block (sync); it must bind to the stored block. */
   putCertificate(height: number, cert: CommitCertificate): Promise<void> {
     return this.#locked(async () => {

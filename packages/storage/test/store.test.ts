@@ -87,6 +87,21 @@ describe('LedgerStore round trips', () => {
     assert.deepEqual(await store.getCertificate(2), cert)
   })
 
+  it('reads ranges of blocks with their certificates, within a byte budget', async () => {
+    const bytes = [(await store.getBlockBytes(1))!, (await store.getBlockBytes(2))!]
+    const all = await store.getBlockRange(1, 64, 1 << 20)
+    assert.deepEqual(all.map((e) => u8(e.block)), bytes.map(u8))
+    assert.deepEqual(all.map((e) => e.cert), [await store.getCertificate(1), await store.getCertificate(2)])
+    assert.equal((await store.getBlockRange(1, 1, 1 << 20)).length, 1)
+    // Past the budget only when the first block alone is larger.
+    assert.equal((await store.getBlockRange(1, 64, 1)).length, 1)
+    assert.equal((await store.getBlockRange(1, 64, bytes[0]!.byteLength + bytes[1]!.byteLength - 1)).length, 1)
+    assert.equal((await store.getBlockRange(1, 64, bytes[0]!.byteLength + bytes[1]!.byteLength)).length, 2)
+    assert.deepEqual((await store.getBlockRange(0, 1, 1 << 20)).map((e) => e.cert), [null])
+    assert.deepEqual(await store.getBlockRange(3, 64, 1 << 20), [])
+    assert.deepEqual(await store.getBlockRange(-1, 64, 1 << 20), [])
+  })
+
   it('proves present and absent keys against the head root', async () => {
     const root = store.head()!.stateRoot
     const p = await store.getProof('records', 'alice')

@@ -83,16 +83,8 @@ export class BlockSync {
         const req = decodeSyncRequest(bytes)
         const head = this.store.head()!
         if (req.kind === 'status') return encodeStatus(head.height, head.hash)
-        const out: RawBlock[] = []
-        let size = 0
-        for (let h = req.from; h < req.from + req.count && h <= head.height && size < SYNC_RESPONSE_SOFT_BYTES; h++) {
-          const [block, cert] = await Promise.all([this.store.getBlockBytes(h), this.store.getCertificate(h)])
-          if (block === null) break
-          const certBytes = cert === null ? null : encodeCertificate(cert)
-          out.push({ block, cert: certBytes })
-          size += block.byteLength + (certBytes?.byteLength ?? 0)
-        }
-        return encodeBlocks(out)
+        const blocks = await this.store.getBlockRange(req.from, req.count, SYNC_RESPONSE_SOFT_BYTES)
+        return encodeBlocks(blocks.map(({ block, cert }) => ({ block, cert: cert === null ? null : encodeCertificate(cert) })))
       },
       { maxRequestBytes: 64 },
     )
