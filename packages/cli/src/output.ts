@@ -9,6 +9,9 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
   return cells.map((r) => r.map((v, c) => (v ?? '').padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
 }
 
+/** The exit code when verification found damage: a proof rejected, a ledger or peers that disagree. */
+export const DAMAGED = 2
+
 /** Exit codes: 1 usage or runtime error, 2 verification found damage. */
 export class CliError extends Error {
   constructor(

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONSENSUS, ValidationError, generateKeyPair, genesisJson, writeKeyFile, type ConsensusParams, type Genesis } from '@vigil/common'
-import { peerIdFromPublicKey } from '@vigil/node'
 
 /** testnet.json: where each peer of a local testnet lives, for scripts and tools. */
 export interface TestnetManifest {
@@ -55,6 +54,8 @@ export async function initTestnet(o: TestnetInitOptions): Promise<TestnetManifes
   for (let i = 0; i < o.nodes; i++) {
     ports.push(o.basePort === 0 ? { p2p: await freePort(hostOf(i)), http: await freePort(hostOf(i)) } : { p2p: o.basePort + i, http: o.basePort + 100 + i })
   }
+  // libp2p's key code, for the peer ids: loaded only when a testnet is written.
+  const { peerIdFromPublicKey } = await import('@vigil/node/identity')
   const keys = Array.from({ length: o.nodes }, () => generateKeyPair())
   const admin = generateKeyPair()
   const genesis: Genesis = {

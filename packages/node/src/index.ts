@@ -3,6 +3,10 @@
  * LevelDB store, libp2p links to the other validators, the PBFT core behind its driver, block
  * sync, contract execution and the HTTP API. The p2p module is imported first for its
  * Promise.withResolvers polyfill (libp2p needs it on Node 20).
+ *
+ * Light entry points for tools that must start fast (the vigil CLI) without loading all of this:
+ * `@vigil/node/identity` (peer ids), `@vigil/node/process-memory` (malloc and heap settings) and
+ * `@vigil/node/proof` (proof bundles). They are the same modules this index re-exports.
  */
 export * from './p2p/index.js'
 export { startNode, VigilNode, PBFT_PROTOCOL, MEMPOOL_PROTOCOL } from './daemon.js'

@@ -1,126 +1,14 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { performance } from 'node:perf_hooks'
 import type { Command } from 'commander'
-import { SingleBar } from 'cli-progress'
-import { ValidationError, parseGenesis, type Genesis } from '@vigil/common'
-import { LedgerStore } from '@vigil/storage'
-import {
-  auditPeer, auditStore, buildBundle, bundleText, comparePeers, describeFacts, describeProblem, loadConfig, verifyBundle, verifyBundleText,
-  type AuditReport, type EntryRecord, type ProofBundle, type Progress,
-} from '@vigil/node'
+import { ValidationError } from '@vigil/common'
+import type { EntryRecord } from '@vigil/node'
+import { describeFacts, verifyBundleText } from '@vigil/node/proof'
 import { ApiClient } from '../client.js'
-import { CliError, printJson, table } from '../output.js'
+import { CliError, DAMAGED, printJson, table } from '../output.js'
+import { fetchBundle, readGenesis, readText, writeBundle } from '../proof.js'
 
 /** prove, check-proof, history, verify: tamper evidence a third party can check. */
 
 const DEFAULT_NODE = process.env.VIGIL_NODE ?? 'http://127.0.0.1:8700'
-const DAMAGED = 2
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new CliError(`${what} ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-  }
-}
-
-export function readGenesis(path: string): Genesis {
-  try {
-    return parseGenesis(JSON.parse(readText(path, '--genesis')))
-  } catch (err) {
-    if (err instanceof CliError) throw err
-    throw new CliError(`--genesis ${path}: ${(err as Error).message}`)
-  }
-}
-
-/** GET /v1/state/...?proof=true turned into a bundle (shape-checked; check-proof checks the signatures). */
-export async function fetchBundle(node: string, instance: string, key: string): Promise<ProofBundle> {
-  const answer = await new ApiClient(node).get(`/v1/state/${encodeURIComponent(instance)}/${encodeURIComponent(key)}?proof=true`)
-  try {
-    return buildBundle(instance, key, answer)
-  } catch (err) {
-    throw new CliError(`${node} answered a malformed proof: ${(err as Error).message}`)
-  }
-}
-
-/** Writes a bundle file; with a genesis, verifies it first and returns the human line. */
-export function writeBundle(bundle: ProofBundle, out: string, genesisPath?: string): string | null {
-  const line = genesisPath === undefined ? null : describeFacts(verifyBundle(bundle, readGenesis(genesisPath)))
-  writeFileSync(out, bundleText(bundle))
-  return line
-}
-
-/** A progress bar with rate and time left on a terminal; nothing otherwise. */
-function progressBar(unit: string): { tick: Progress; stop: () => void } {
-  if (!process.stderr.isTTY) return { tick: () => {}, stop: () => {} }
-  const bar = new SingleBar({ stream: process.stderr, format: `verifying {bar} {value}/{total} ${unit} | {rate} blocks/s | {txs} tx | eta {eta_formatted}`, hideCursor: true })
-  const t0 = performance.now()
-  let started = false
-  return {
-    tick: (h, head, txs) => {
-      if (!started) {
-        bar.start(head, 0, { rate: 0, txs: 0 })
-        started = true
-      }
-      bar.update(h, { rate: Math.round(h / ((performance.now() - t0) / 1000)), txs })
-    },
-    stop: () => started && bar.stop(),
-  }
-}
-
-function summarize(r: AuditReport, secs: number, what: string, json: boolean): void {
-  const rate = { blocksPerSec: Math.round(r.blocks / secs), txPerSec: Math.round(r.txs / secs) }
-  if (json) printJson({ ...r, seconds: Number(secs.toFixed(3)), ...rate })
-  else {
-    console.log(`checked ${r.blocks} blocks, ${r.txs} transactions in ${secs.toFixed(1)} s (${rate.blocksPerSec} blocks/s, ${rate.txPerSec} tx/s): ${what}`)
-    if (r.ok) console.log(`ledger intact up to block ${r.height}, state root ${r.stateRoot}`)
-    else for (const p of r.problems) console.log(`DAMAGED: ${describeProblem(p)}`)
-  }
-  if (!r.ok) process.exitCode = DAMAGED
-}
-
-async function verifyHome(home: string, json: boolean): Promise<void> {
-  const cfg = loadConfig(home)
-  let store: LedgerStore
-  try {
-    store = await LedgerStore.open(cfg.dataDir)
-  } catch (err) {
-    throw new CliError(`cannot open ${cfg.dataDir}: ${(err as Error).message} (is the peer still running? stop it, or use --node)`)
-  }
-  const bar = progressBar('blocks')
-  const t0 = performance.now()
-  try {
-    const r = await auditStore(store, cfg.genesisDoc, bar.tick)
-    bar.stop()
-    summarize(r, (performance.now() - t0) / 1000, 'hash chain, certificates, transactions roots, re-execution to every state root, indexes, history, world state', json)
-  } finally {
-    bar.stop()
-    await store.close()
-  }
-}
-
-async function verifyNode(node: string, genesisPath: string | undefined, json: boolean): Promise<void> {
-  if (genesisPath === undefined) throw new CliError('--node needs --genesis FILE: the peer is audited against a genesis you trust, not one it serves')
-  const base = new ApiClient(node).base
-  const bar = progressBar('blocks')
-  const t0 = performance.now()
-  const r = await auditPeer(base, readGenesis(genesisPath), bar.tick)
-  bar.stop()
-  summarize(r, (performance.now() - t0) / 1000, 'hash chain, certificates, transactions roots, re-execution to every state root (through the API)', json)
-}
-
-async function verifyNodes(list: string, json: boolean): Promise<void> {
-  const bases = list.split(',').map((s) => s.trim()).filter(Boolean).map((u) => new ApiClient(u).base)
-  if (bases.length < 2) throw new CliError('--nodes: list at least two peer URLs, comma-separated')
-  const r = await comparePeers(bases)
-  if (json) printJson(r)
-  else if ('agreedTo' in r) console.log(`${bases.length} peers hold the same block hashes at every height 0..${r.agreedTo}`)
-  else {
-    console.log(`DIVERGENT at block ${r.height}: ${r.divergent.join(', ')} disagree${r.divergent.length === 1 ? 's' : ''} with the majority`)
-    console.log(table(['peer', `hash of block ${r.height}`], Object.entries(r.hashes)))
-  }
-  if (!('agreedTo' in r)) process.exitCode = DAMAGED
-}
 
 interface HistoryVersion {
   height: number
@@ -223,6 +111,8 @@ export function registerAuditCommands(program: Command): void {
     .action(async (o: { home?: string; node?: string; nodes?: string; genesis?: string; json?: boolean }) => {
       const modes = [o.home, o.node, o.nodes].filter((m) => m !== undefined).length
       if (modes !== 1) throw new CliError('verify: give exactly one of --home DIR, --node URL or --nodes URL1,URL2,...')
+      // Loaded here, not at start-up: an audit needs the daemon's code and the store.
+      const { verifyHome, verifyNode, verifyNodes } = await import('../verify.js')
       if (o.home !== undefined) await verifyHome(o.home, o.json === true)
       else if (o.node !== undefined) await verifyNode(o.node, o.genesis, o.json === true)
       else await verifyNodes(o.nodes!, o.json === true)

@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import { readKeyFile } from '@vigil/common'
 import { ApiClient } from '../client.js'
-import { CliError, parseJsonArg, printJson, table } from '../output.js'
-import { fetchBundle, writeBundle } from './audit.js'
+import { CliError, parseJsonArg, printJson } from '../output.js'
+import { fetchBundle, writeBundle } from '../proof.js'
+import { fetchStatus, statusTable } from '../status.js'
 import { chainIdOf, makeTx, sendTx } from '../tx.js'
 
 /** deploy, invoke, query, status: clients of a running peer's HTTP API. */
@@ -101,44 +102,4 @@ export function registerClientCommands(program: Command): void {
       if (o.json) return printJson(rows)
       console.log(statusTable(rows))
     })
-}
-
-export interface PeerStatus {
-  chainId: string
-  node: { index: number; peerId: string }
-  height: number
-  lastBlockHash: string
-  stateRoot: string
-  view: number
-  primary: number
-  syncing: false | { from: number; to: number; current: number }
-  peers: Array<{ index: number; peerId: string; connected: boolean }>
-}
-
-export async function fetchStatus(url: string): Promise<PeerStatus | { error: string }> {
-  try {
-    return await new ApiClient(url, 3000).get<PeerStatus>('/v1/status')
-  } catch (err) {
-    return { error: (err as Error).message }
-  }
-}
-
-export function statusTable(rows: Array<{ url: string; status: PeerStatus | { error: string } }>): string {
-  return table(
-    ['peer', 'api', 'height', 'last block', 'view', 'primary', 'syncing', 'peers'],
-    rows.map(({ url, status: s }) =>
-      'error' in s
-        ? ['-', url, '-', 'unreachable', '-', '-', '-', '-']
-        : [
-            `vp${s.node.index}`,
-            url,
-            s.height,
-            s.lastBlockHash.slice(0, 16),
-            s.view,
-            `vp${s.primary}`,
-            s.syncing === false ? 'no' : `${s.syncing.current}/${s.syncing.to}`,
-            `${s.peers.filter((p) => p.connected).length}/${s.peers.length}`,
-          ],
-    ),
-  )
 }

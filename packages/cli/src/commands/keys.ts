@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import { generateKeyPair, toHex, writeKeyFile } from '@vigil/common'
-import { peerIdFromPublicKey } from '@vigil/node'
 import { CliError, printJson } from '../output.js'
 
 export function registerKeyCommands(program: Command): void {
@@ -10,7 +9,9 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--out <file>', 'where to write the key')
     .option('--force', 'overwrite an existing file', false)
     .option('--json', 'print JSON')
-    .action((o: { out: string; force: boolean; json?: boolean }) => {
+    .action(async (o: { out: string; force: boolean; json?: boolean }) => {
+      // libp2p's key code, for the peer id: loaded by this command only.
+      const { peerIdFromPublicKey } = await import('@vigil/node/identity')
       const pair = generateKeyPair()
       try {
         writeKeyFile(o.out, pair, o.force)

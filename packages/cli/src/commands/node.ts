@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import pretty from 'pino-pretty'
-import { applyMallocSettings, createLogger, loadConfig, startNode, tuneV8Heap } from '@vigil/node'
+import { applyMallocSettings, tuneV8Heap } from '@vigil/node/process-memory'
 
 const STOP_GRACE_MS = 8000
 
@@ -12,11 +11,14 @@ export function registerNodeCommands(program: Command): void {
     .requiredOption('--home <dir>', 'peer home directory (holds config.json)')
     .option('--full-check', 'check the whole ledger at start-up, not just the recent blocks and head state')
     .action(async (o: { home: string; fullCheck?: boolean }) => {
-      // First: it may re-execute this process with malloc settings (see process-memory.ts).
+      // First: it may re-execute this process with malloc settings (see process-memory.ts),
+      // so the daemon's code (libp2p, fastify...) is imported only after it.
       const mallocWarning = applyMallocSettings()
       tuneV8Heap()
+      const { createLogger, loadConfig, startNode } = await import('@vigil/node')
       const cfg = loadConfig(o.home)
-      const log = createLogger(cfg.log.level, { node: `vp${cfg.index}` }, process.stdout.isTTY ? pretty({ colorize: true }) : undefined)
+      const pretty = process.stdout.isTTY ? (await import('pino-pretty')).default({ colorize: true }) : undefined
+      const log = createLogger(cfg.log.level, { node: `vp${cfg.index}` }, pretty)
       if (mallocWarning !== null) log.warn(mallocWarning)
       const peer = await startNode(cfg, log, { fullCheck: o.fullCheck === true })
       await new Promise<void>((resolve) => {

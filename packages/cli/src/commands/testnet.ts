@@ -4,12 +4,12 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { generateKeyPair, readKeyFile, writeKeyFile } from '@vigil/common'
-import { withMallocEnv } from '@vigil/node'
+import { withMallocEnv } from '@vigil/node/process-memory'
 import { ApiClient } from '../client.js'
 import { CliError } from '../output.js'
 import { initTestnet, readManifest, type TestnetManifest } from '../testnet-layout.js'
 import { makeTx, sendTx, type CommittedTx } from '../tx.js'
-import { fetchStatus, statusTable } from './client-commands.js'
+import { fetchStatus, statusTable } from '../status.js'
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url))
 const READY_TIMEOUT_MS = 60_000
