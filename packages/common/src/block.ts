@@ -129,6 +129,13 @@ export function resultsRootOf(results: readonly TxResult[]): Uint8Array {
   return merkleRoot(results.map(resultHash))
 }
 
+/** resultsRootOf from the results' encodings: item i of `bytes` at [start[i], end[i]) is encodeResult(result i) (see block-layout.ts). */
+export function resultsRootOfSlices(bytes: Uint8Array, start: Uint32Array, end: Uint32Array): Uint8Array {
+  const hashes: Uint8Array[] = []
+  for (let i = 0; i < start.length; i++) hashes.push(sha256(bytes.subarray(start[i], end[i])))
+  return merkleRoot(hashes)
+}
+
 export function encodeBlock(b: Block): Uint8Array {
   return encode([headerFields(b.header), b.txs.map((t) => t.bytes), b.results.map(resultFields)])
 }
@@ -152,9 +159,7 @@ const ARRAY_OF_1 = Uint8Array.of(0x81)
 export function sealBlock(fields: Omit<BlockHeader, 'resultsRoot'>, txs: Tx[], results: TxResult[]): SealedBlock {
   const resultBytes = encode(results.map(resultFields))
   const { start, end } = cborArrayItems(resultBytes)
-  const hashes: Uint8Array[] = []
-  for (let i = 0; i < start.length; i++) hashes.push(sha256(resultBytes.subarray(start[i], end[i])))
-  const header: BlockHeader = { ...fields, resultsRoot: merkleRoot(hashes) }
+  const header: BlockHeader = { ...fields, resultsRoot: resultsRootOfSlices(resultBytes, start, end) }
   const bytes = concatBytes(ARRAY_OF_3, encodeHeader(header), encode(txs.map((t) => t.bytes)), resultBytes)
   return { block: { header, txs, results }, bytes }
 }

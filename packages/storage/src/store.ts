@@ -69,7 +69,6 @@ export const MAX_GROUP_BLOCKS = 256
 export const MAX_GROUP_BYTES = 64 * 1024 * 1024
 const DEFAULT_HISTORY_LIMIT = 100
 
-/** Per-transaction write sets in block order: what the node has after executing a block (a TxResult[] fits). */
 /** A block to commit, its certificate, and its encoding if the caller has it (see encodeChecked: checked against the block, not re-encoded). */
 export interface BlockEntry {
   block: Block
@@ -77,6 +76,7 @@ export interface BlockEntry {
   bytes?: Uint8Array
 }
 
+/** Per-transaction write sets in block order: what the node has after executing a block (a TxResult[] fits). */
 export type BlockWrites = ReadonlyArray<{ code?: number; writes: readonly StateWrite[] }>
 
 interface Prepared {

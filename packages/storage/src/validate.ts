@@ -9,8 +9,7 @@ import {
   encodeBlock,
   encodeHeader,
   equalBytes,
-  merkleRoot,
-  sha256,
+  resultsRootOfSlices,
   toHex,
   txRootOf,
   type Block,
@@ -112,9 +111,7 @@ export function checkBody(block: Block, enc: EncodedBlock): void {
   sameBytes(header.txRoot, txRootOf(txs), 'block.header.txRoot')
   checkResults(results)
   const { bytes, layout } = enc
-  const hashes: Uint8Array[] = []
-  for (let i = 0; i < layout.resultStart.length; i++) hashes.push(sha256(bytes.subarray(layout.resultStart[i], layout.resultEnd[i])))
-  sameBytes(header.resultsRoot, merkleRoot(hashes), 'block.header.resultsRoot')
+  sameBytes(header.resultsRoot, resultsRootOfSlices(bytes, layout.resultStart, layout.resultEnd), 'block.header.resultsRoot')
 }
 
 export interface ChainTip {
