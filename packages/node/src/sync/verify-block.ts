@@ -129,19 +129,8 @@ export class BlockVerifier {
     const checked = await signed
     verifyCommitCertificate(cert, this.#domain, this.#keys, this.#quorum, checked.commit)
     const rebuilt = await this.executor.build(batch, block.txs, checked.tx)
-    const r = rebuilt.block.header
-    if (!equalBytes(headerHash(r), headerHash(h))) {
-      // The transactions are the certified batch only if they give its txRoot (the batch digest covers it).
-      if (!equalBytes(r.txRoot, h.txRoot)) throw new ValidationError(`${at}: transactions do not match txRoot`)
-      // Name the first transaction whose outcome differs (e.g. an altered signature now fails).
-      const results = rebuilt.block.results
-      const i = results.findIndex((x, k) => x.code !== block.results[k]?.code || x.error !== block.results[k]?.error)
-      if (i >= 0) throw new ValidationError(`${at}: transaction ${toHex(block.txs[i]!.id)} (index ${i}) re-executes to ${outcome(results[i]!)}, the block records ${outcome(block.results[i]!)}`)
-      const what = equalBytes(r.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(r.stateRoot)}, block's ${toHex(h.stateRoot)})`
-      throw new ValidationError(`${at}: re-execution disagrees on ${what}`)
-    }
-    // Same header but other body bytes (altered results, re-signed transactions): the peer lied.
-    if (!equalBytes(rebuilt.bytes, raw.block)) throw new ValidationError(`${at}: block body differs from its re-execution`)
+    // Equal bytes hold the same header, transactions and results; anything else is refused, saying where.
+    if (!equalBytes(rebuilt.bytes, raw.block)) throw disagreement(at, block, rebuilt.block)
     return { sealed: rebuilt, cert }
   }
 
@@ -153,6 +142,21 @@ export class BlockVerifier {
     if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH), h.batchDigest)) return { ...base, time: 0, parent: null }
     throw new ValidationError(`block ${h.height}: batch digest does not match its time, parent and transactions`)
   }
+}
+
+/** Why a peer's block differs from its re-execution, naming the first difference. */
+function disagreement(at: string, block: Block, rebuilt: Block): ValidationError {
+  const h = block.header
+  const r = rebuilt.header
+  // Same header but other body bytes (altered results, re-signed transactions): the peer lied.
+  if (equalBytes(headerHash(r), headerHash(h))) return new ValidationError(`${at}: block body differs from its re-execution`)
+  // The transactions are the certified batch only if they give its txRoot (the batch digest covers it).
+  if (!equalBytes(r.txRoot, h.txRoot)) return new ValidationError(`${at}: transactions do not match txRoot`)
+  // Name the first transaction whose outcome differs (e.g. an altered signature now fails).
+  const i = rebuilt.results.findIndex((x, k) => x.code !== block.results[k]?.code || x.error !== block.results[k]?.error)
+  if (i >= 0) return new ValidationError(`${at}: transaction ${toHex(block.txs[i]!.id)} (index ${i}) re-executes to ${outcome(rebuilt.results[i]!)}, the block records ${outcome(block.results[i]!)}`)
+  const what = equalBytes(r.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(r.stateRoot)}, block's ${toHex(h.stateRoot)})`
+  return new ValidationError(`${at}: re-execution disagrees on ${what}`)
 }
 
 const outcome = (r: TxResult): string => (r.error === null ? `code ${r.code}` : `code ${r.code} (${r.error})`)
