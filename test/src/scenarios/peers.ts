@@ -5,7 +5,8 @@ import type { TestnetDriver } from './driver.js'
 export const all = (t: TestnetDriver): number[] => [...Array(t.size).keys()]
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-export async function ready(t: TestnetDriver, i: number): Promise<boolean> {
+/** Whether peer i's /readyz says ready (a Cluster has `api` too). */
+export async function ready(t: Pick<TestnetDriver, 'api'>, i: number): Promise<boolean> {
   return (await fetch(`${t.api(i).base}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => null))?.ok === true
 }
 
