@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
   DecodeError, Signer, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
-  encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, headerHash, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
+  encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
   signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
 
@@ -112,6 +112,24 @@ describe('blocks and certificates', () => {
     assert.notDeepEqual(merkleRoot(ids), merkleRoot([ids[1]!, ids[0]!, ids[2]!]))
     assert.notDeepEqual(merkleRoot(ids), merkleRoot(ids.slice(0, 2)))
     assert.deepEqual(merkleRoot([]), ZERO_HASH)
+  })
+  it('batched 64-byte hashing gives plain SHA-256 digests (what the fallback computes)', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 40 }).chain((n) => fc.uint8Array({ minLength: 64 * n, maxLength: 64 * n })), (input) => {
+      const out = new Uint8Array(input.length / 2)
+      hash64Into(input, out)
+      for (let i = 0; i < input.length / 64; i++) assert.equal(toHex(out.subarray(32 * i, 32 * i + 32)), toHex(sha256(input.subarray(64 * i, 64 * i + 64))))
+    }))
+    assert.throws(() => hash64Into(new Uint8Array(63), new Uint8Array(32)), /63 input bytes/)
+  })
+  it('merkle root equals a node-by-node reference over 1..40 items', () => {
+    const cat = (a: Uint8Array, b: Uint8Array): Uint8Array => sha256(Uint8Array.from([...a, ...b]))
+    const reference = (items: Uint8Array[]): Uint8Array => {
+      let level = items.map((it) => cat(it, MERKLE_LEAF_TAG))
+      while (level.length > 1) level = Array.from({ length: Math.ceil(level.length / 2) }, (_, i) => (level[2 * i + 1] === undefined ? level[2 * i]! : cat(level[2 * i]!, level[2 * i + 1]!)))
+      return level[0]!
+    }
+    const items = Array.from({ length: 40 }, (_, i) => sha256(Uint8Array.of(i)))
+    for (let n = 1; n <= 40; n++) assert.equal(toHex(merkleRoot(items.slice(0, n))), toHex(reference(items.slice(0, n))), `${n} items`)
   })
   it('certificate verifies with 2f+1 validators and fails otherwise', () => {
     const vals = [0, 1, 2, 3].map(() => new Signer(generateKeyPair()))

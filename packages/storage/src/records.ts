@@ -75,9 +75,11 @@ export const HISTORY_ENTRY = new Uint8Array(0)
 
 /**
  * Version of the record layout above. 2: history entries without values, header records.
+ * 3: Merkle nodes hashed as 64-byte inputs (merkle/hash.ts, common's merkleRoot), so the roots
+ * in a format-2 chain's headers no longer match what this version computes.
  * A store of another version is refused at open rather than misread.
  */
-export const STORE_FORMAT = 2
+export const STORE_FORMAT = 3
 
 export function encodeFormat(): Uint8Array {
   const b = new Uint8Array(4)

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { DecodeError, encode } from '@vigil/common'
+import { DecodeError, encode, equalBytes, sha256 } from '@vigil/common'
 import { LeafCursor, StateTree, type LeafUpdate } from '../src/merkle/tree.js'
-import { stateKeyHash, stateValueHash } from '../src/merkle/hash.js'
+import { EMPTY_SLOT, innerHash, leafHash, nibble, nodeHashesInto, stateKeyHash, stateValueHash } from '../src/merkle/hash.js'
 import { decodeStateProof, emptyStateRoot, encodeStateProof, stateProofFromJson, stateProofToJson, verifyStateProof, type StateProof } from '../src/proof.js'
 
 /** A state as a plain Map model: key -> [value, height, index]. */
@@ -22,6 +22,14 @@ function rebuild(model: Model): StateTree {
   }
   t.finishLoad()
   return t
+}
+
+/** Hash of a proof level's node, with `cur` as the child at nibble `n`. */
+function foldLevel(level: { bitmap: number; siblings: Uint8Array[] }, n: number, cur: Uint8Array): Uint8Array {
+  const children: Uint8Array[] = []
+  let s = 0
+  for (let i = 0; i < 16; i++) if (level.bitmap & (0x8000 >>> i)) children.push(i === n ? cur : level.siblings[s++]!)
+  return innerHash(level.bitmap, children)
 }
 
 function proofFor(tree: StateTree, instance: string, key: string, model: Model): { value: Uint8Array | null; proof: StateProof } {
@@ -129,6 +137,41 @@ describe('Merkle world state', () => {
     }
     assert.throws(() => decodeStateProof(new Uint8Array(50_000)), DecodeError)
     assert.throws(() => stateProofFromJson({ levels: 'x', terminal: { kind: 'empty' } }), DecodeError)
+  })
+
+  it("refuses an inner node's two halves passed off as another key's leaf (a forged absence)", () => {
+    // Find a key K whose depth-1 node N has a left half (slots 0-7) starting with K's first
+    // nibble: then {root level, terminal "other" = N's halves} is shaped like a valid absence
+    // proof for K, and hashes to N's hash if leaves were H(keyHash ‖ valueHash) untagged.
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const t = new StateTree()
+      t.finishLoad()
+      const keys = Array.from({ length: 300 }, (_, i) => `s${attempt}-${i}`)
+      t.adopt(t.prepare(keys.map((k, i) => update('inst', k, encode(i), 1, i))))
+      for (const key of keys) {
+        const kh = stateKeyHash('inst', key)
+        const raw = t.prove(kh)
+        if (raw.terminal.kind !== 'member' || raw.levels.length < 2) continue
+        // Fold the proof up to depth 2, then lay out N's 16 child slots.
+        let cur = leafHash(kh, raw.terminal.valueHash)
+        for (let d = raw.levels.length - 1; d >= 2; d--) cur = foldLevel(raw.levels[d]!, nibble(kh, d), cur)
+        const { bitmap, siblings } = raw.levels[1]!
+        const slots = new Uint8Array(16 * 32)
+        let s = 0
+        for (let i = 0; i < 16; i++) slots.set(bitmap & (0x8000 >>> i) ? (i === nibble(kh, 1) ? cur : siblings[s++]!) : EMPTY_SLOT, i * 32)
+        const left = new Uint8Array(32)
+        const right = new Uint8Array(32)
+        nodeHashesInto(slots.slice(0, 256), left)
+        nodeHashesInto(slots.slice(256), right)
+        if (nibble(left, 0) !== nibble(kh, 0)) continue
+        const nodeHash = foldLevel(raw.levels[1]!, nibble(kh, 1), cur)
+        assert.ok(equalBytes(sha256(Uint8Array.from([...left, ...right])), nodeHash), 'the halves hash to N without a leaf tag')
+        const forged: StateProof = { levels: [raw.levels[0]!], terminal: { kind: 'other', keyHash: left, valueHash: right } }
+        assert.ok(!verifyStateProof(t.root(), 'inst', key, null, forged), `absence of present key ${key} was proven`)
+        return
+      }
+    }
+    assert.fail('no key whose depth-1 node fits the forgery in 64 trees of 300 keys')
   })
 
   it('version is part of the leaf: the same value at another height is another root', () => {

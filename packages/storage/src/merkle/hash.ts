@@ -1,13 +1,12 @@
-import { HASH_BYTES, sha256 } from '@vigil/common'
+import { HASH_BYTES, hash64Into, sha256 } from '@vigil/common'
 
 /**
- * Hashes of the authenticated world state. Each kind of input starts with its own tag byte so a
- * leaf can never be read as an inner node or a key hash (second-preimage safety). Fixed-width,
- * length-prefixed binary encodings instead of CBOR: they are canonical too and several times
- * cheaper, and these run once per state write.
+ * Hashes of the authenticated world state. Key, value and empty-tree hashes start with their own
+ * tag byte, so none can be read as another kind (second-preimage safety); leaf and inner nodes
+ * are kept apart by their 64-byte shape (below). Fixed-width, length-prefixed binary encodings
+ * instead of CBOR: they are canonical too and several times cheaper, and these run once per
+ * state write.
  */
-const TAG_LEAF = 0x00
-const TAG_INNER = 0x01
 const TAG_EMPTY = 0x02
 const TAG_VALUE = 0x03
 const TAG_KEY = 0x04
@@ -53,34 +52,70 @@ export function stateValueHash(keyHash: Uint8Array, value: Uint8Array, height: n
   return sha256(buf.subarray(0, 45 + value.byteLength))
 }
 
-const leafBuf = new Uint8Array(1 + 2 * HASH_BYTES)
-leafBuf[0] = TAG_LEAF
+const tag = (name: string): Uint8Array => sha256(new TextEncoder().encode(name))
+
+/**
+ * Leaf and inner nodes are hashed as SHA-256 of 64-byte inputs (two hashes), so a block's tree
+ * update hashes a level of many nodes in one hash64Into call (see common's hash.ts):
+ * - leaf: H(H(keyHash ‖ valueHash) ‖ LEAF_TAG). An inner node passes for a leaf only if its
+ *   right half equals LEAF_TAG (a preimage of SHA-256), and a leaf for an inner node only if the
+ *   siblings of a proof hash to LEAF_TAG. Without the tag, the two halves of any inner node
+ *   would read as an "other" leaf in a non-membership proof.
+ * - inner: a binary tree over its 16 child slots (8 + 4 + 2 + 1 hashes), an empty slot holding
+ *   EMPTY_SLOT; which slots are occupied is in the hash without a bitmap, because no child hash
+ *   equals EMPTY_SLOT (a preimage again).
+ */
+const LEAF_TAG = tag('vigil/state/leaf')
+export const EMPTY_SLOT = tag('vigil/state/empty')
+const FANOUT = 16
+/** Hash input of one inner node: its 16 child slots. */
+export const NODE_SLOTS_BYTES = FANOUT * HASH_BYTES
+
+/** Leaf hashes of n leaves: `kv` holds keyHash ‖ valueHash for each, `out` receives n hashes. */
+export function leafHashesInto(kv: Uint8Array, out: Uint8Array): void {
+  const n = kv.byteLength / 64
+  const halves = new Uint8Array(n * HASH_BYTES)
+  hash64Into(kv, halves)
+  const tagged = new Uint8Array(n * 64)
+  for (let i = 0; i < n; i++) {
+    tagged.set(halves.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), i * 64)
+    tagged.set(LEAF_TAG, i * 64 + HASH_BYTES)
+  }
+  hash64Into(tagged, out)
+}
 
 export function leafHash(keyHash: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  leafBuf.set(keyHash, 1)
-  leafBuf.set(valueHash, 1 + HASH_BYTES)
-  return sha256(leafBuf)
+  const kv = new Uint8Array(64)
+  kv.set(keyHash)
+  kv.set(valueHash, HASH_BYTES)
+  const out = new Uint8Array(HASH_BYTES)
+  leafHashesInto(kv, out)
+  return out
 }
 
-/** Buffer for an inner node's hash input: tag | 16-bit child bitmap | present children's hashes in nibble order. */
-export const INNER_INPUT_BYTES = 3 + 16 * HASH_BYTES
-
-export function innerHashInput(buf: Uint8Array, bitmap: number): void {
-  buf[0] = TAG_INNER
-  buf[1] = bitmap >>> 8
-  buf[2] = bitmap & 0xff
-}
-
-const innerBuf = new Uint8Array(INNER_INPUT_BYTES)
-
-export function innerHash(bitmap: number, children: readonly Uint8Array[]): Uint8Array {
-  innerHashInput(innerBuf, bitmap)
-  let o = 3
-  for (const c of children) {
-    innerBuf.set(c, o)
-    o += HASH_BYTES
+/**
+ * Hashes of g inner nodes: `slots` holds each node's 16 child slots (NODE_SLOTS_BYTES each,
+ * EMPTY_SLOT where empty); `out` receives g hashes. Four hash64Into calls whatever g.
+ */
+export function nodeHashesInto(slots: Uint8Array, out: Uint8Array): void {
+  let level = slots
+  while (level.byteLength > out.byteLength * 2) {
+    const next = new Uint8Array(level.byteLength / 2)
+    hash64Into(level, next)
+    level = next
   }
-  return sha256(innerBuf.subarray(0, o))
+  hash64Into(level, out)
+}
+
+/** One inner node's hash from its bitmap and its present children, in slot order (proof checks). */
+export function innerHash(bitmap: number, children: readonly Uint8Array[]): Uint8Array {
+  const slots = new Uint8Array(NODE_SLOTS_BYTES)
+  let c = 0
+  for (let i = 0; i < FANOUT; i++) slots.set(bitmap & (0x8000 >>> i) ? children[c++]! : EMPTY_SLOT, i * HASH_BYTES)
+  if (c !== children.length) throw new RangeError(`innerHash: bitmap has ${c} children, given ${children.length}`)
+  const out = new Uint8Array(HASH_BYTES)
+  nodeHashesInto(slots, out)
+  return out
 }
 
 export function nibble(keyHash: Uint8Array, depth: number): number {

@@ -1,5 +1,5 @@
-import { HASH_BYTES, equalBytes, sha256 } from '@vigil/common'
-import { INNER_INPUT_BYTES, MAX_DEPTH, emptyStateRoot, innerHashInput, leafHash, nibble } from './hash.js'
+import { HASH_BYTES, equalBytes } from '@vigil/common'
+import { EMPTY_SLOT, MAX_DEPTH, emptyStateRoot, leafHashesInto, nibble, nodeHashesInto } from './hash.js'
 
 /**
  * The world-state tree in memory: a 16-ary Merkle trie over sha256(instance, key) with path
@@ -22,7 +22,10 @@ import { INNER_INPUT_BYTES, MAX_DEPTH, emptyStateRoot, innerHashInput, leafHash,
  */
 const LEAF_BYTES = 3 * HASH_BYTES
 const FANOUT = 16
+/** Nodes hashed per hash64Into batch: bounds the scratch memory of a bulk load (1M keys). */
+const HASH_CHUNK = 4096
 const CACHED_DEPTH = 4
+const W = HASH_BYTES >>> 2 // 32-bit words in a hash
 
 export interface LeafUpdate {
   keyHash: Uint8Array
@@ -109,15 +112,23 @@ export class StateTree {
   #heldLeaves: number[] = []
   /** Child refs of the node being rebuilt at each depth: recursion never reuses a depth's array while it is live. */
   readonly #kidsAt = Array.from({ length: MAX_DEPTH + 1 }, () => new Int32Array(FANOUT))
-  readonly #input = Buffer.alloc(INNER_INPUT_BYTES)
   /**
-   * Hash input of each inner node above depth CACHED_DEPTH, by slot. Rehashing such a node (the
-   * wide top levels, dirty in every block) then reads one contiguous copy instead of up to 16
-   * child hashes scattered over the slabs: those cache misses cost ~1.6 ms of a 500-write update
-   * at 100k keys. At most 4,369 nodes (2.3 MB) whatever the size of the state, each in its own
-   * buffer (a pooled Buffer slice would keep a whole 8 KB pool alive).
+   * Nodes made since the last #hashDirty, without their hashes yet: leaf slots, and inner slots
+   * by depth. Structure first, hashes after, so each level of a block's update (or of a bulk
+   * load) is hashed in a few batched calls (see hash.ts) instead of one call per node.
    */
-  readonly #inputs: Array<Uint8Array | undefined> = []
+  #dirtyLeaves: number[] = []
+  readonly #dirtyInner: number[][] = Array.from({ length: MAX_DEPTH + 1 }, () => [])
+  /** For each dirty inner node, the node it replaces (0: none), whose cached input it can start from. */
+  readonly #dirtyOld: number[][] = Array.from({ length: MAX_DEPTH + 1 }, () => [])
+  /**
+   * Hash input (16 child slots) of each inner node above depth CACHED_DEPTH, by slot. Rehashing
+   * such a node (the wide top levels, dirty in every block) then copies one contiguous input and
+   * only its changed children, instead of 16 child hashes scattered over the slabs: those cache
+   * misses cost ~1.6 ms of a 500-write update at 100k keys. At most 4,369 nodes (2.2 MB) whatever
+   * the size of the state.
+   */
+  readonly #inputs: Array<Uint32Array | undefined> = []
 
   /** Number of keys. */
   get size(): number {
@@ -145,6 +156,7 @@ export class StateTree {
       if (this.#cmpLeaf(refs[i - 1]!, refs[i]!) === 0) throw new Error('StateTree.finishLoad: duplicate key hash')
     }
     this.#root = this.#build(0, refs, 0, refs.length, null)
+    this.#hashDirty()
     this.#size = refs.length
   }
 
@@ -162,6 +174,7 @@ export class StateTree {
     const ctx: Ctx = { createdInner: [], createdLeaves: [], replacedInner: [], replacedLeaves: [], sizeDelta: 0 }
     const base = on === undefined ? this.#root : on.rootRef
     const rootRef = this.#update(base, 0, ups, 0, ups.length, ctx)
+    this.#hashDirty()
     return { ...ctx, base, rootRef, root: rootRef === 0 ? emptyStateRoot() : copy(this.#hashOf(rootRef)) }
   }
 
@@ -291,46 +304,23 @@ export class StateTree {
     const o = slot * LEAF_BYTES
     this.#leaves.set(keyHash, o)
     this.#leaves.set(valueHash, o + HASH_BYTES)
-    this.#leaves.set(leafHash(keyHash, valueHash), o + 2 * HASH_BYTES)
+    this.#dirtyLeaves.push(slot)
     ctx?.createdLeaves.push(slot)
     return -slot - 1
   }
 
-  /**
-   * An inner node at `depth` from 16 child refs, collapsing to nothing or to a lone leaf
-   * (canonical shape). `old` is the node it replaces, if any: children it shares with it are
-   * taken from its cached input.
-   */
+  /** An inner node at `depth` from 16 child refs, collapsing to nothing or to a lone leaf (canonical shape); hashed later by #hashDirty. */
   #makeInner(kids: Int32Array, depth: number, ctx: Ctx | null, old = 0): number {
     let count = 0
     let only = 0
-    let bitmap = 0
     for (let i = 0; i < FANOUT; i++) {
       const c = kids[i]!
       if (c === 0) continue
       count++
       only = c
-      bitmap |= 0x8000 >>> i
     }
     if (count === 0) return 0
     if (count === 1 && only < 0) return only
-    const input = this.#input
-    const cached = old > 0 ? this.#inputs[old - 1] : undefined
-    const reuse = cached !== undefined && ((cached[1]! << 8) | cached[2]!) === bitmap
-    if (reuse) input.set(cached)
-    const oldKids = (old - 1) * FANOUT
-    let o = 3
-    for (let i = 0; i < FANOUT; i++) {
-      const c = kids[i]!
-      if (c === 0) continue
-      if (!reuse || c !== this.#kids[oldKids + i]) {
-        if (c > 0) copy32(this.#hashes, (c - 1) * HASH_BYTES, input, o)
-        else copy32(this.#leaves, (-c - 1) * LEAF_BYTES + 2 * HASH_BYTES, input, o)
-      }
-      o += HASH_BYTES
-    }
-    innerHashInput(input, bitmap)
-    const h = sha256(input.subarray(0, o))
     let slot = this.#innerFree.pop()
     if (slot === undefined) {
       slot = this.#innerTop++
@@ -338,10 +328,63 @@ export class StateTree {
       this.#hashes = grow(this.#hashes, this.#innerTop * HASH_BYTES, (n) => Buffer.alloc(n))
     }
     this.#kids.set(kids, slot * FANOUT)
-    this.#hashes.set(h, slot * HASH_BYTES)
-    this.#inputs[slot] = depth < CACHED_DEPTH ? new Uint8Array(input.subarray(0, o)) : undefined
+    this.#dirtyInner[depth]!.push(slot)
+    this.#dirtyOld[depth]!.push(old)
     ctx?.createdInner.push(slot)
     return slot + 1
+  }
+
+  /** Hashes the nodes made since the last call: leaves, then inner nodes from the deepest up (a node's children are one level below it). */
+  #hashDirty(): void {
+    const leaves = this.#dirtyLeaves
+    this.#dirtyLeaves = []
+    for (let at = 0; at < leaves.length; at += HASH_CHUNK) {
+      const chunk = leaves.slice(at, at + HASH_CHUNK)
+      const kv = new Uint8Array(chunk.length * 64)
+      chunk.forEach((slot, i) => this.#leaves.copy(kv, i * 64, slot * LEAF_BYTES, slot * LEAF_BYTES + 64))
+      const out = new Uint8Array(chunk.length * HASH_BYTES)
+      leafHashesInto(kv, out)
+      chunk.forEach((slot, i) => copy32(out, i * HASH_BYTES, this.#leaves, slot * LEAF_BYTES + 2 * HASH_BYTES))
+    }
+    // Child hashes are gathered as 32-bit words: a node's 16 slots are 128 word copies instead of
+    // 512 byte copies (the slabs come from Buffer.alloc, never pooled, so they start aligned).
+    const words = (b: Buffer): Uint32Array => new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2)
+    const hashes = words(this.#hashes)
+    const leafWords = words(this.#leaves)
+    const empty = new Uint32Array(EMPTY_SLOT.slice().buffer)
+    const kidsOf = this.#kids
+    for (let depth = MAX_DEPTH; depth >= 0; depth--) {
+      const nodes = this.#dirtyInner[depth]!
+      if (nodes.length === 0) continue
+      const olds = this.#dirtyOld[depth]!
+      this.#dirtyInner[depth] = []
+      this.#dirtyOld[depth] = []
+      for (let at = 0; at < nodes.length; at += HASH_CHUNK) {
+        const count = Math.min(HASH_CHUNK, nodes.length - at)
+        const slots = new Uint32Array(count * FANOUT * W)
+        for (let n = 0; n < count; n++) {
+          const base = nodes[at + n]! * FANOUT
+          const old = olds[at + n]!
+          const cached = old > 0 ? this.#inputs[old - 1] : undefined
+          if (cached !== undefined) slots.set(cached, n * FANOUT * W)
+          for (let i = 0; i < FANOUT; i++) {
+            const c = kidsOf[base + i]!
+            if (cached !== undefined && c === kidsOf[(old - 1) * FANOUT + i]) continue
+            const from = c === 0 ? empty : c > 0 ? hashes : leafWords
+            const fo = c === 0 ? 0 : c > 0 ? (c - 1) * W : ((-c - 1) * LEAF_BYTES + 2 * HASH_BYTES) >>> 2
+            const o = (n * FANOUT + i) * W
+            for (let k = 0; k < W; k++) slots[o + k] = from[fo + k]!
+          }
+        }
+        const out = new Uint32Array(count * W)
+        nodeHashesInto(new Uint8Array(slots.buffer), new Uint8Array(out.buffer))
+        for (let n = 0; n < count; n++) {
+          const slot = nodes[at + n]!
+          for (let k = 0; k < W; k++) hashes[slot * W + k] = out[n * W + k]!
+          this.#inputs[slot] = depth < CACHED_DEPTH ? slots.slice(n * FANOUT * W, (n + 1) * FANOUT * W) : undefined
+        }
+      }
+    }
   }
 
   /** Canonical subtree of leaf refs sorted by key hash, all sharing the first `depth` nibbles. */
