@@ -110,6 +110,13 @@ export interface OpenOptions {
   snapshotMinKeys?: number
   /** Write a new snapshot in the background after this many state writes; default 250,000 (500 blocks of 500). */
   snapshotEveryWrites?: number
+  /**
+   * A throwaway copy for re-execution (the audit's replay): blocks are checked and applied as
+   * usual, but only what execution reads is written (world state, tx index, head), not the
+   * blocks, certificates and history, and no tree snapshot. Measured on a 100,000-transaction
+   * audit: 17.9 s instead of 20.0 s. Such a store serves no blocks: throw it away after use.
+   */
+  replayOnly?: boolean
 }
 
 /** How open() got the state tree; for logs and benchmarks. */
@@ -142,6 +149,7 @@ export class LedgerStore {
   readonly #tree: StateTree
   readonly #snapshotMinKeys: number
   readonly #snapshotEveryWrites: number
+  readonly #replayOnly: boolean
   readonly #treeLoad: TreeLoadReport
   #head: Head | null
   #chainId: string | null
@@ -167,6 +175,7 @@ export class LedgerStore {
     this.#dir = dir
     this.#snapshotMinKeys = opts.snapshotMinKeys ?? 10_000
     this.#snapshotEveryWrites = opts.snapshotEveryWrites ?? 250_000
+    this.#replayOnly = opts.replayOnly === true
     this.#tree = tree
     this.#treeLoad = treeLoad
     this.#snapshotHeight = treeLoad.snapshotHeight ?? -1
@@ -246,7 +255,7 @@ export class LedgerStore {
   }
 
   #wantsSnapshot(): boolean {
-    return this.#damage === null && this.#tree.size >= this.#snapshotMinKeys
+    return !this.#replayOnly && this.#damage === null && this.#tree.size >= this.#snapshotMinKeys
   }
 
   #snapshot(height: number): Promise<void> {
@@ -419,7 +428,7 @@ export class LedgerStore {
         }
         const hash = sha256(headerBytes(enc))
         tip = { height: header.height, hash, stateRoot: header.stateRoot, time: header.time }
-        pushBlockOps(ops, block, enc, hash, plan, cert)
+        pushBlockOps(ops, block, enc, hash, plan, cert, this.#replayOnly)
         writes += plan.length
         t = this.#profile.lap('batchMs', t)
       }
@@ -753,20 +762,25 @@ function samePlan(plan: readonly PlannedWrite[], results: BlockWrites): boolean 
 
 const headerBytes = (enc: EncodedBlock): Uint8Array => enc.bytes.subarray(enc.layout.header[0], enc.layout.header[1])
 
-/** Appends everything one block puts in the database; LevelDB applies a batch in order, so the last write of a key wins. */
-function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null): void {
+/**
+ * Appends everything one block puts in the database (with `replayOnly`, what execution reads);
+ * LevelDB applies a batch in order, so the last write of a key wins.
+ */
+function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, replayOnly: boolean): void {
   const height = block.header.height
-  ops.push(
-    { type: 'put', key: blockKey(height), value: enc.bytes },
-    { type: 'put', key: headerKey(height), value: headerBytes(enc) },
-    { type: 'put', key: hashKey(hash), value: u64(height) },
-  )
-  if (cert !== null) ops.push({ type: 'put', key: certKey(height), value: encodeCertificate(cert) })
+  if (!replayOnly) {
+    ops.push(
+      { type: 'put', key: blockKey(height), value: enc.bytes },
+      { type: 'put', key: headerKey(height), value: headerBytes(enc) },
+      { type: 'put', key: hashKey(hash), value: u64(height) },
+    )
+    if (cert !== null) ops.push({ type: 'put', key: certKey(height), value: encodeCertificate(cert) })
+  }
   block.txs.forEach((tx, index) => ops.push({ type: 'put', key: txKey(tx.id), value: encodeTxLoc({ height, index }) }))
   for (const w of plan) {
     const sk = stateKey(w.instance, w.key)
     ops.push(w.value === null ? { type: 'del', key: sk } : { type: 'put', key: sk, value: encodeLeaf({ height, index: w.index }, w.value) })
-    ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: HISTORY_ENTRY })
+    if (!replayOnly) ops.push({ type: 'put', key: historyKey(historyPrefix(w.instance, w.key), height, w.index), value: HISTORY_ENTRY })
   }
 }
 

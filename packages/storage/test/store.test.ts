@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { ValidationError, encodeBlock, equalBytes, headerHash } from '@vigil/common'
 import { LedgerStore, emptyStateRoot, verifyStateProof } from '../src/index.js'
-import { CHAIN_ID, certify, genesisBlock, nextBlock, tempDir, u8, val } from './helpers.js'
+import { CHAIN_ID, certify, commitBlocks, genesisBlock, nextBlock, tempDir, u8, val } from './helpers.js'
 
 describe('LedgerStore round trips', () => {
   const t = tempDir()
@@ -131,5 +131,33 @@ describe('LedgerStore round trips', () => {
     assert.equal(store.head()!.height, 2)
     assert.ok(equalBytes((await store.getBlock(0))!.header.batchDigest, genesisBlock().header.batchDigest))
     assert.equal((await store.getBlock(0))!.header.chainId, CHAIN_ID)
+  })
+})
+
+describe('replayOnly stores (the audit\'s throwaway copy)', () => {
+  it('apply blocks to the same state as a full store, and keep only world state, tx index and head', async () => {
+    const a = tempDir()
+    const b = tempDir()
+    const full = await LedgerStore.open(a.dir)
+    const replay = await LedgerStore.open(b.dir, { replayOnly: true })
+    try {
+      await full.initGenesis(genesisBlock())
+      await replay.initGenesis(genesisBlock())
+      const blocks = await commitBlocks(full, 5, 20, 30)
+      for (const block of blocks) await replay.commitBlock(block, certify(block))
+      assert.deepEqual(replay.head(), full.head())
+      const key = blocks[4]!.results.flatMap((r) => r.writes).at(-1)!
+      assert.deepEqual(await replay.getState(key.instance, key.key), await full.getState(key.instance, key.key))
+      assert.deepEqual(await replay.txLocations([blocks[2]!.txs[3]!.id]), await full.txLocations([blocks[2]!.txs[3]!.id]))
+      assert.equal(await replay.getBlockBytes(3), null)
+      assert.equal(await replay.getCertificate(3), null)
+      assert.deepEqual(await replay.history(key.instance, key.key), [])
+      assert.ok((await full.history(key.instance, key.key)).length > 0)
+    } finally {
+      await full.close()
+      await replay.close()
+      a.cleanup()
+      b.cleanup()
+    }
   })
 })

@@ -6,7 +6,7 @@ import {
   encodeCertificate, equalBytes, quorumSize, toHex, validatorsHash, verifyCommitCertificate,
   type BlockHeader, type CommitCertificate, type Genesis,
 } from '@vigil/common'
-import { LedgerStore, emptyStateRoot } from '@vigil/storage'
+import { LedgerStore, emptyStateRoot, type OpenOptions } from '@vigil/storage'
 import { CommitPipeline } from '../ledger/commit-pipeline.js'
 import { BlockExecutor } from '../ledger/executor.js'
 import { genesisBlock } from '../ledger/genesis-block.js'
@@ -75,8 +75,8 @@ export function certificateChecker(g: Genesis): (height: number, cert: CommitCer
 }
 
 /** A store holding only `g`'s genesis block, in `dir`. */
-export async function freshStore(dir: string, g: Genesis): Promise<LedgerStore> {
-  const store = await LedgerStore.open(dir)
+export async function freshStore(dir: string, g: Genesis, opts: OpenOptions = {}): Promise<LedgerStore> {
+  const store = await LedgerStore.open(dir, opts)
   await store.initGenesis(genesisBlock(g, emptyStateRoot()))
   return store
 }
@@ -158,10 +158,10 @@ function scratchBase(): string {
 const SHM = '/dev/shm'
 const SHM_MIN_FREE = 2 * 1024 ** 3
 
-/** replayInto a fresh store in a temporary directory (removed afterwards). */
+/** replayInto a fresh store in a temporary directory (removed afterwards), which keeps only what execution reads. */
 export async function replayLedger(g: Genesis, source: BlockSource, to: number, onProgress?: Progress): Promise<{ problem: Problem | null; txs: number; stateRoot: Uint8Array }> {
   const dir = mkdtempSync(join(scratchBase(), 'vigil-audit-'))
-  const fresh = await freshStore(dir, g)
+  const fresh = await freshStore(dir, g, { replayOnly: true })
   try {
     const r = await replayInto(fresh, g, source, to, onProgress)
     return { ...r, stateRoot: fresh.head()!.stateRoot }
