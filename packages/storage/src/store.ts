@@ -766,7 +766,7 @@ const headerBytes = (enc: EncodedBlock): Uint8Array => enc.bytes.subarray(enc.la
  * Appends everything one block puts in the database (with `replayOnly`, what execution reads);
  * LevelDB applies a batch in order, so the last write of a key wins.
  */
-function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, replayOnly: boolean): void {
+export function pushBlockOps(ops: BatchOp[], block: Block, enc: EncodedBlock, hash: Uint8Array, plan: readonly PlannedWrite[], cert: CommitCertificate | null, replayOnly: boolean): void {
   const height = block.header.height
   if (!replayOnly) {
     ops.push(
