@@ -46,13 +46,14 @@ function rate(fn: () => void, ms = 1000): number {
 
 /**
  * Where the time goes when a goal is missed, from per-thread CPU (/proc) and `node --cpu-prof` of
- * the peers on this machine (2026-11-25); printed beside each missed goal.
+ * the peers on this machine (throughput and latency 2026-12-06, after batched Merkle hashing);
+ * printed beside each missed goal.
  */
 const BOTTLENECK = {
   throughput:
-    'CPU: at 850 tx/s each peer spent ~594 us of CPU per committed transaction (4 peers on 2 cores: ~840 tx/s sustainable): ' +
-    'main thread ~270 us (execution, Merkle hashing, CBOR, HTTP, gossip, consensus), LevelDB background compaction ~165 us and growing with the chain ' +
-    '(memtable now 16 MB, measured 111 -> 70 us/tx in the storage engine alone), V8 GC threads ~90 us, ed25519 on the signature workers ~50 us; ' +
+    'CPU: at 600 tx/s offered each peer spent ~757 us of CPU per committed transaction (the 4 peers used ~1.8 of the 2 cores): ' +
+    'main thread ~507 us (HTTP, gossip, consensus messages, execution, the store\'s tree and batch; a flat profile), ' +
+    'libuv\'s pool (LevelDB reads and writes) ~94 us, V8 GC threads ~68 us, signature workers and LevelDB compaction ~84 us; ' +
     'and the block cycle is serial: batch h+1 is proposed only after h is executed (its certificate covers header h)',
   latency: 'the serial block cycle (pre-prepare, prepare, commit, execute; each vote persisted) plus queueing behind the CPU limit above',
   catchUp:
