@@ -39,7 +39,7 @@ function loadHashtree(): HashInto | null {
 
 const nativeHashInto = loadHashtree()
 
-/** Whether hash64Into runs natively (the bench prints it). */
+/** Whether hash64Into runs natively (the storage bench prints it). */
 export const HASH64_NATIVE = nativeHashInto !== null
 
 export function hash64Into(input: Uint8Array, output: Uint8Array): void {

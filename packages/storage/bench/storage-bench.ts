@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { Signer, ZERO_HASH, encode, generateKeyPair, headerHash, resultsRootOf, signTx, txRootOf, type BlockHeader, type StateWrite, type Tx, type TxResult } from '@vigil/common'
+import { HASH64_NATIVE, Signer, ZERO_HASH, encode, generateKeyPair, headerHash, resultsRootOf, signTx, txRootOf, type BlockHeader, type StateWrite, type Tx, type TxResult } from '@vigil/common'
 import type { CommitProfile } from '../src/index.js'
 import { dbWrite, openDb, type BatchOp } from '../src/db.js'
 import { HEAD_KEY, stateKey } from '../src/keys.js'
@@ -205,11 +205,13 @@ async function main(): Promise<void> {
     const w = Math.max(...rows.map((r) => r[0].length))
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`)
     console.log(`Raw = one chained batch per block with sync:${SYNC}, without the ledger: the store's own records (the ratio is what the Merkle state and the checks cost), or only its ${TXS_PER_BLOCK} state records.`)
+    console.log(`Merkle nodes hashed ${HASH64_NATIVE ? 'by @chainsafe/hashtree (native)' : 'by crypto.hash: @chainsafe/hashtree did not load here, so hashing is several times slower'}.`)
     console.log('Sequential waits for each commit before the next block; pipelined previews and commits block h+1 during block h\'s write (each still durable when its commit resolves).')
     const out = resolve(import.meta.dirname ?? '.', '../../../../bench-results')
     mkdirSync(out, { recursive: true })
     const json = {
       sync: SYNC,
+      nativeMerkleHashing: HASH64_NATIVE,
       baseline: 'raw LevelDB: the store\'s own records for each block in one synced batch (goal: store >= 30% of it); stricter: only the 500 state records',
       rawLedgerStateWritesPerSec: rawLedger,
       rawLedgerBeforeAfter: [ledgerBefore.writesPerSec, ledgerAfter.writesPerSec],

@@ -69,7 +69,7 @@ const LEAF_TAG = tag('vigil/state/leaf')
 export const EMPTY_SLOT = tag('vigil/state/empty')
 const FANOUT = 16
 /** Hash input of one inner node: its 16 child slots. */
-export const NODE_SLOTS_BYTES = FANOUT * HASH_BYTES
+const NODE_SLOTS_BYTES = FANOUT * HASH_BYTES
 
 /** Leaf hashes of n leaves: `kv` holds keyHash ‖ valueHash for each, `out` receives n hashes. */
 export function leafHashesInto(kv: Uint8Array, out: Uint8Array): void {
