@@ -41,8 +41,9 @@ export function decodedOrCorrupt<T>(record: string, decode: () => T): T {
   }
 }
 
+/** Buffers, not plain Uint8Arrays, for the reason given at keys.ts's withBytes. */
 export function encodeTxLoc(v: Version): Uint8Array {
-  const b = new Uint8Array(TX_LOC_BYTES)
+  const b = Buffer.allocUnsafe(TX_LOC_BYTES)
   loc(b, 0, v)
   return b
 }
@@ -54,7 +55,7 @@ export function decodeTxLoc(b: Uint8Array, record: string): Version {
 
 /** World-state leaf: height | index | value. */
 export function encodeLeaf(v: Version, value: Uint8Array): Uint8Array {
-  const b = new Uint8Array(TX_LOC_BYTES + value.byteLength)
+  const b = Buffer.allocUnsafe(TX_LOC_BYTES + value.byteLength)
   loc(b, 0, v)
   b.set(value, TX_LOC_BYTES)
   return b
