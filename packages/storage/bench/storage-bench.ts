@@ -27,10 +27,11 @@ import { nextBlock, openBenchStore } from './chain.js'
  * Rates are in state writes/s (500 per block) for both. The store is measured with two callers
  * (see commitRate): sequential and pipelined.
  *
- * Measured 2026-12-06, after hashing moved to batched 64-byte inputs: ~1,500 records of ~323 KB
- * per block; raw ledger records 4.9 ms per block; the store 10.3 ms pipelined (47%), 14.3 ms
- * sequential (34%); against the 500 state records alone 12% and 9%. Before that change, and on
- * 2026-11-25 at load 7-15 on the 2 cores: 20-32 ms per block, 7-16% of the state-only baseline.
+ * Measured 2026-12-06 (seven runs), after hashing moved to batched 64-byte inputs: 1,504 records
+ * of 323 KB per block; raw ledger records 3.4-5.0 ms per block (fsync time varies); the store
+ * 9.7-12.8 ms pipelined (32-48%), block by block 22-34%; against the 500 state records alone
+ * 10-12% pipelined. Before that change, and on 2026-11-25 at load 7-15 on the 2 cores: 20-32 ms
+ * per block, 7-16% of the state-only baseline.
  */
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 300)
 const RAW_BLOCKS = 300
