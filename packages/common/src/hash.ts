@@ -1,5 +1,6 @@
 import { createHash, hash as nodeHash } from 'node:crypto'
 import { createRequire } from 'node:module'
+import { utf8 } from './bytes.js'
 
 /**
  * SHA-256. node:crypto's one-shot `crypto.hash` measured 948k/s on 200 B inputs here against
@@ -55,7 +56,7 @@ export function hash64Into(input: Uint8Array, output: Uint8Array): void {
  * for a leaf only if its right child equals LEAF_TAG, that is with a preimage of SHA-256
  * (second-preimage safety without a tag byte, which would break the 64-byte shape).
  */
-export const MERKLE_LEAF_TAG = sha256(new TextEncoder().encode('vigil/merkle/leaf'))
+export const MERKLE_LEAF_TAG = sha256(utf8('vigil/merkle/leaf'))
 
 /**
  * Binary Merkle root of a list of 32-byte items (transaction ids, result hashes): leaf nodes

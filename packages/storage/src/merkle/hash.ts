@@ -1,4 +1,4 @@
-import { HASH_BYTES, hash64Into, sha256 } from '@vigil/common'
+import { HASH_BYTES, hash64Into, sha256, utf8 } from '@vigil/common'
 
 /**
  * Hashes of the authenticated world state. Key, value and empty-tree hashes start with their own
@@ -52,7 +52,7 @@ export function stateValueHash(keyHash: Uint8Array, value: Uint8Array, height: n
   return sha256(buf.subarray(0, 45 + value.byteLength))
 }
 
-const tag = (name: string): Uint8Array => sha256(new TextEncoder().encode(name))
+const tag = (name: string): Uint8Array => sha256(utf8(name))
 
 /**
  * Leaf and inner nodes are hashed as SHA-256 of 64-byte inputs (two hashes), so a block's tree
