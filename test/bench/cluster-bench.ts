@@ -29,6 +29,7 @@ import { decodeBlock, decodeCertificate } from '@vigil/common'
 import { apiSource, freshStore, loadConfig } from '@vigil/node'
 import { verifiesPerSec } from '../src/ceilings.js'
 import { Cluster } from '../src/cluster.js'
+import { sleep } from '../src/scenarios/peers.js'
 
 const run = promisify(execFile)
 const VIGIL = join(dirname(createRequire(import.meta.url).resolve('@vigil/cli/package.json')), 'bin', 'vigil.js')
@@ -213,7 +214,7 @@ async function settle(c: Cluster, peers: number[]): Promise<number> {
   const t0 = performance.now()
   while (performance.now() - t0 < 90_000) {
     const before = peers.map((i) => cpuTicks(c.procs[i]!.pid!))
-    await new Promise((r) => setTimeout(r, 1000))
+    await sleep(1000)
     // Clock ticks of 10 ms (CLK_TCK 100): 10 in a second is 10% of a core.
     if (peers.every((i, k) => cpuTicks(c.procs[i]!.pid!) - before[k]! < 10)) break
   }
@@ -301,7 +302,7 @@ async function main() {
     const primary = (await c.status(0))!.primary
     const watcher = [0, 1, 2, 3].find((i) => i !== primary)!
     const slow = load(c, 100, 8)
-    await new Promise((r) => setTimeout(r, 1500))
+    await sleep(1500)
     const h0 = (await c.status(watcher))!.height
     const k0 = performance.now()
     await c.stop(primary, 'SIGKILL')
@@ -311,7 +312,7 @@ async function main() {
         viewChangeMs = Math.round(performance.now() - k0)
         break
       }
-      await new Promise((r) => setTimeout(r, 20))
+      await sleep(20)
     }
     await slow.catch(() => null)
     out.viewChangeMs = viewChangeMs

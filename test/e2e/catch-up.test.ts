@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test'
 import { Cluster, waitFor } from '../src/cluster.js'
 import { clients, kvLoad } from '../src/load.js'
 import { certSigners, sameChain } from '../src/checks.js'
-import { ready } from '../src/scenarios/peers.js'
+import { ready, sleep } from '../src/scenarios/peers.js'
 
 /** Issue 5: a peer that was down heals itself from its peers and rejoins PBFT. */
 describe('catch-up after restart', { timeout: 600_000 }, () => {
@@ -65,7 +65,7 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
       while (!done) {
         const s = await c.status(3)
         if (s?.syncing) seen.push({ syncing: s.syncing, ready: await ready(c, 3) })
-        await new Promise((r) => setTimeout(r, 50))
+        await sleep(50)
       }
     })()
     await c.waitHeight(target, [3], 120_000).finally(() => (done = true))
