@@ -83,7 +83,7 @@ async function rawLedgerRate(dir: string, signer: Signer): Promise<{ writesPerSe
       const block = { header, txs, results }
       const hash = headerHash(header)
       const ops: BatchOp[] = []
-      pushBlockOps(ops, block, encodeChecked(block), hash, planWrites(results, height), null, false)
+      pushBlockOps(ops, block, encodeChecked(block), hash, planWrites(results, height), null)
       ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead({ height, hash, stateRoot: ZERO_HASH, time: height }) })
       return ops
     })
