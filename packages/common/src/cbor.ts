@@ -1,14 +1,31 @@
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import { equalBytes } from './bytes.js'
+import { Unsupported, fastDecode, fastEncode } from './cbor-fast.js'
 import { DecodeError } from './errors.js'
 
+export { cborHeadBytes, writeCborHead } from './cbor-head.js'
+
 /**
- * Canonical CBOR (RFC 8949 deterministic encoding via cborg: shortest integers and floats,
- * sorted map keys, definite lengths). Everything that is hashed or signed goes through here,
- * never through JSON.stringify, so every peer produces the same bytes.
+ * Canonical CBOR (RFC 8949 deterministic encoding as cborg does it: shortest integers and
+ * floats, sorted map keys, definite lengths). Everything that is hashed or signed goes through
+ * here, never through JSON.stringify, so every peer produces the same bytes. The usual values
+ * are written directly (cbor-fast.ts), byte-identical to cborg, which encodes the rest.
  */
 export function encode(value: unknown): Uint8Array {
-  return cborEncode(value)
+  return encodeWithCopy(value, false).bytes
+}
+
+/**
+ * encode, and with `copy` also what decoding the bytes gives (a fresh value: keys in encoded
+ * order, -0 as 0), built in the same pass; `decoded` is undefined where it cannot be (cborg encoded it).
+ */
+export function encodeWithCopy(value: unknown, copy: boolean): { bytes: Uint8Array; decoded: unknown } {
+  try {
+    return fastEncode(value, copy)
+  } catch (err) {
+    if (!(err instanceof Unsupported)) throw err
+    return { bytes: cborEncode(value), decoded: undefined }
+  }
 }
 
 const STRICT = {
@@ -42,53 +59,14 @@ export function decodeStrict(bytes: Uint8Array, maxBytes: number, what: string):
   if (!(bytes instanceof Uint8Array)) throw new DecodeError(`${what}: expected bytes`)
   if (bytes.byteLength > maxBytes) throw new DecodeError(`${what}: ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`)
   try {
+    return fastDecode(bytes)
+  } catch {
+    // Not the fast codec's (see cbor-fast.ts), or too deep for its recursion: cborg decides.
+  }
+  try {
     return cborDecode(bytes, STRICT)
   } catch (err) {
     throw new DecodeError(`${what}: malformed CBOR (${(err as Error).message})`)
   }
 }
 
-const TWO_32 = 2 ** 32
-
-/** Bytes of the shortest CBOR head for argument n (a non-negative safe integer). */
-export const cborHeadBytes = (n: number): number => (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < TWO_32 ? 5 : 9)
-
-/**
- * Writes the shortest CBOR head (major type, argument n) at pos, as cborg's deterministic
- * encoding does, and returns the position after it. For the hand-written encoders on hot paths
- * (consensus messages, state values), whose bytes must equal `encode`'s.
- */
-export function writeCborHead(out: Uint8Array, pos: number, major: number, n: number): number {
-  const m = major << 5
-  if (n < 24) {
-    out[pos] = m | n
-    return pos + 1
-  }
-  if (n < 0x100) {
-    out[pos] = m | 24
-    out[pos + 1] = n
-    return pos + 2
-  }
-  if (n < 0x10000) {
-    out[pos] = m | 25
-    out[pos + 1] = n >>> 8
-    out[pos + 2] = n & 0xff
-    return pos + 3
-  }
-  if (n < TWO_32) {
-    out[pos] = m | 26
-    writeUint32(out, pos + 1, n)
-    return pos + 5
-  }
-  out[pos] = m | 27
-  writeUint32(out, pos + 1, Math.floor(n / TWO_32))
-  writeUint32(out, pos + 5, n >>> 0)
-  return pos + 9
-}
-
-function writeUint32(out: Uint8Array, pos: number, n: number): void {
-  out[pos] = n >>> 24
-  out[pos + 1] = (n >>> 16) & 0xff
-  out[pos + 2] = (n >>> 8) & 0xff
-  out[pos + 3] = n & 0xff
-}

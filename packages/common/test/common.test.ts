@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { decode as cborgDecode, encode as cborgEncode } from 'cborg'
 import fc from 'fast-check'
 import {
-  DecodeError, Signer, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
+  DecodeError, Signer, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
   encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
   signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
+import { fastDecode, fastEncode } from '../src/cbor-fast.js'
 
 const client = new Signer(generateKeyPair())
 const sampleTx = (nonce: string) =>
@@ -21,6 +23,19 @@ const { jsonValue } = fc.letrec((tie) => ({
   ),
 }))
 
+/** What cbor.ts asks of cborg when it decodes. */
+const CBORG_STRICT = { strict: true, rejectDuplicateMapKeys: true, allowUndefined: false, allowIndefinite: false, allowInfinity: false, allowNaN: false, allowBigInt: false, useMaps: false } as const
+/** Everything the ledger encodes (bytes, JSON) and some it does not (undefined, lone surrogates, huge and odd numbers): the fast codec must match cborg or leave it to cborg. */
+const { anyValue } = fc.letrec((tie) => ({
+  anyValue: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null), fc.boolean(), fc.constant(undefined), fc.uint8Array({ maxLength: 300 }),
+    fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('\uD800', '\uFEFFx', 'é'.repeat(40), '\uFEFF' + 'a'.repeat(70)),
+    fc.integer(), fc.maxSafeInteger(), fc.double(), fc.constantFrom(-0, 2 ** 53, -(2 ** 53), 1.5, 65504, 1e-7, 5.960464477539063e-8),
+    fc.array(tie('anyValue'), { maxLength: 30 }), fc.dictionary(jsonKey, tie('anyValue'), { maxKeys: 30 }),
+  ),
+}))
+
 describe('canonical encoding', () => {
   it('round-trips JSON-like values and rejects non-canonical bytes', () => {
     fc.assert(fc.property(jsonValue, (v) => {
@@ -31,6 +46,59 @@ describe('canonical encoding', () => {
     assert.throws(() => decodeCanonical(Uint8Array.of(0x18, 0x01), 10, 'v'), DecodeError)
     // map with keys out of canonical order: {"b":1,"a":2}
     assert.throws(() => decodeCanonical(Uint8Array.of(0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02), 100, 'v'), /canonical/)
+  })
+  it('writes exactly the bytes cborg writes, and gives the value decoding them gives', () => {
+    fc.assert(fc.property(anyValue, (v) => {
+      const { bytes, decoded } = encodeWithCopy(v, true)
+      assert.equal(toHex(bytes), toHex(cborgEncode(v)))
+      if (decoded !== undefined) assert.deepStrictEqual(decoded, cborgDecode(bytes, CBORG_STRICT))
+    }), { numRuns: 2000 })
+  })
+  it('reads and writes the ledger\'s values itself, without handing them to cborg', () => {
+    // Bytes and JSON as transactions, results and blocks carry them: the fallback above must stay the exception.
+    const unicode = fc.string({ unit: 'grapheme', maxLength: 80 }).filter((t) => t.charCodeAt(0) !== 0xfeff && t !== '__proto__')
+    const ledgerValue = fc.oneof(jsonValue, fc.array(fc.oneof(fc.uint8Array({ maxLength: 100 }), jsonValue, unicode, fc.dictionary(unicode, fc.oneof(unicode, jsonValue)))))
+    fc.assert(fc.property(ledgerValue, (v) => {
+      const bytes = cborgEncode(v)
+      assert.equal(toHex(fastEncode(v, false).bytes), toHex(bytes))
+      assert.deepStrictEqual(fastDecode(bytes), cborgDecode(bytes, CBORG_STRICT))
+    }), { numRuns: 2000 })
+  })
+  it('reads what cborg reads, as cborg reads it, and refuses what it refuses with its reason', () => {
+    const same = (bytes: Uint8Array): void => {
+      let want: { value: unknown } | { error: string }
+      try {
+        want = { value: cborgDecode(bytes, CBORG_STRICT) }
+      } catch (err) {
+        want = { error: `v: malformed CBOR (${(err as Error).message})` }
+      }
+      let got: { value: unknown } | { error: string }
+      try {
+        got = { value: decodeStrict(bytes, 1 << 20, 'v') }
+      } catch (err) {
+        got = { error: (err as Error).message }
+      }
+      assert.deepStrictEqual(got, want)
+    }
+    // Valid encodings, then the same with one byte changed, cut short or extended: every branch of the reader sees bad input.
+    fc.assert(fc.property(anyValue, fc.nat(), fc.integer({ min: 0, max: 255 }), (v, at, byte) => {
+      const bytes = cborgEncode(v)
+      same(bytes)
+      const i = at % bytes.length
+      const changed = bytes.slice()
+      changed[i] = byte
+      same(changed)
+      same(bytes.subarray(0, i))
+      same(Uint8Array.from([...bytes, byte]))
+    }), { numRuns: 3000 })
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 40 }), same), { numRuns: 3000 })
+    // Forms cborg refuses or reads its own way: non-shortest heads, big integers, undefined, tags, NaN, duplicate keys, a BOM, bad UTF-8, halves.
+    for (const hex of ['1801', '1900ff', '1b0000000100000000', '1b0020000000000000', '3b001fffffffffffff', 'f7', 'c11a00000000', 'f97e00', 'f9fc00', 'f98000', 'f90001',
+      'a2616101616102', '63efbbbf', '78' + '41' + 'efbbbf' + '61'.repeat(62), '62c328', 'a10102', '5f41614162ff', '9f01ff', '8201']) {
+      same(Uint8Array.from(Buffer.from(hex, 'hex')))
+    }
+    // cborg makes the value of a "__proto__" key the object's prototype (a new object each time, so not compared above); so does decodeStrict.
+    assert.deepEqual(Object.getPrototypeOf(decodeStrict(Uint8Array.from(Buffer.from('a1695f5f70726f746f5f5fa1617801', 'hex')), 100, 'v')), { x: 1 })
   })
   it('refuses oversized input before decoding', () => {
     assert.throws(() => decodeCanonical(new Uint8Array(101), 100, 'msg'), /exceeds the limit/)
