@@ -721,14 +721,14 @@ export class LedgerStore {
 
   /**
    * Re-checks the whole store against its blocks; see verify.ts. Holds off commits while it runs.
-   * With `stateRoots: false`, world state is checked against this store's tree, unless open()
-   * found that tree disagreeing with the head (then the state is recomputed from the blocks, to
-   * name the record at fault).
+   * With `replayed`, world state is checked against this store's tree, unless open() found that
+   * tree disagreeing with the head (then the state is recomputed from the blocks, to name the
+   * record at fault).
    */
   verifyStore(opts: VerifyOptions = {}): Promise<VerifyReport> {
     return this.#locked(async () => {
       await this.#settled()
-      return verifyLedger(this.#db, opts, opts.stateRoots === false && this.#damage === null ? this.#tree : undefined)
+      return verifyLedger(this.#db, opts, opts.replayed === true && this.#damage === null ? this.#tree : undefined)
     })
   }
 }

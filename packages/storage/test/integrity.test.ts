@@ -39,13 +39,16 @@ after(() => base.cleanup())
 
 const copyBase = () => copyDir(base.dir)
 
-async function tamper(fn: (db: Raw) => Promise<void>): Promise<{ report: Awaited<ReturnType<LedgerStore['verifyStore']>>; store: LedgerStore; cleanup: () => Promise<void> }> {
+/** Applies `fn` to a copy of the base store, then verifies it with `opts`; `snapshot` first leaves a tree snapshot, so open() does not read the state records. */
+async function tamper(fn: (db: Raw) => Promise<void>, opts = withSigs, snapshot = false): Promise<{ report: Awaited<ReturnType<LedgerStore['verifyStore']>>; store: LedgerStore; cleanup: () => Promise<void> }> {
   const t = copyBase()
+  const openOpts = snapshot ? { snapshotMinKeys: 1 } : {}
+  if (snapshot) await (await LedgerStore.open(t.dir, openOpts)).close()
   const db = await rawOpen(t.dir)
   await fn(db)
   await db.close()
-  const store = await LedgerStore.open(t.dir)
-  const report = await store.verifyStore(withSigs)
+  const store = await LedgerStore.open(t.dir, openOpts)
+  const report = await store.verifyStore(opts)
   return { report, store, cleanup: async () => (await store.close(), t.cleanup()) }
 }
 
@@ -73,6 +76,25 @@ describe('verifyStore detects rewrites through a raw LevelDB handle', () => {
     assert.match(store.damage() ?? '', /does not match/)
     await assert.rejects(store.previewStateRoot([]), CorruptionError)
     await cleanup()
+  })
+
+  it('a state value rewritten, when a replay checks the state roots: against the tree snapshot, or recomputed when the tree came from the records', async () => {
+    const { key } = liveWrite(6)
+    const flip = async (db: Raw): Promise<void> => {
+      const k = Buffer.from(stateKey('records', key))
+      const v = (await db.get(k))!
+      v[v.length - 1]! ^= 1
+      await db.put(k, v)
+    }
+    for (const snapshot of [true, false]) {
+      const { report, store, cleanup } = await tamper(flip, { ...withSigs, replayed: true }, snapshot)
+      assert.equal(store.damage() === null, snapshot, 'open() reads the state records only without a snapshot')
+      assert.equal(!report.ok && report.key, `records/${key}`, `snapshot: ${snapshot}`)
+      await cleanup()
+    }
+    const intact = await tamper(async () => undefined, { ...withSigs, replayed: true }, true)
+    assert.deepEqual(intact.report, { ok: true, height: 6 })
+    await intact.cleanup()
   })
 
   it('a state value moved to another version', async () => {
