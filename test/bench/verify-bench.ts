@@ -21,10 +21,11 @@ const TXS = Number(process.env.VERIFY_BENCH_TXS ?? 100_000)
 const PER_BLOCK = 500
 const GOAL_TX_PER_SEC = 20_000
 const SIG_CHECKS_PER_TX = 1
-/** Where the audit's CPU goes, per thread from /proc (2026-12-06, this bench's chain, after batched Merkle hashing and the replayOnly copy). */
+/** Where the audit's CPU goes, per thread from /proc (2026-12-06, this bench's chain, after the in-memory replay and the direct CBOR codec). */
 const BOTTLENECK =
-  'CPU: ~34 s on 2 cores for 100,201 transactions: re-execution thread 9.3 s (execution, the copy\'s tree and batches; a flat profile), ' +
-  'verifyStore 9.4 s (decoding, roots, state tree, index and history reads), LevelDB\'s thread pool 7.1 s, signatures 5.6 s, GC threads 2.4 s'
+  'CPU: ~30 s on 2 cores for 100,201 transactions: re-execution thread 9.8 s (its profile: GC 18%, state tree and state hashes 20%, ' +
+  'the block commit 6%, execution 11%, decoding 8%), verifyStore 8.2 s (index and history reads, decoding, world-state hashes), ' +
+  'signatures 6.4 s, V8 GC helper threads 5.5 s, LevelDB thread pool 0.4 s'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-verify-bench-'))
 try {
