@@ -14,7 +14,7 @@ import { writeCborHead } from './cbor-head.js'
  * to cborg, so accepted inputs, values, bytes and error messages stay cborg's (property tests
  * in common.test.ts compare the two on random values and bytes).
  */
-export class Unsupported extends Error {}
+class Unsupported extends Error {}
 const unsupported = new Unsupported('not in the fast codec')
 
 // ---- encoding ----

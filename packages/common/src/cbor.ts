@@ -1,6 +1,6 @@
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import { equalBytes } from './bytes.js'
-import { Unsupported, fastDecode, fastEncode } from './cbor-fast.js'
+import { fastDecode, fastEncode } from './cbor-fast.js'
 import { DecodeError } from './errors.js'
 
 export { cborHeadBytes, writeCborHead } from './cbor-head.js'
@@ -22,8 +22,8 @@ export function encode(value: unknown): Uint8Array {
 export function encodeWithCopy(value: unknown, copy: boolean): { bytes: Uint8Array; decoded: unknown } {
   try {
     return fastEncode(value, copy)
-  } catch (err) {
-    if (!(err instanceof Unsupported)) throw err
+  } catch {
+    // Unsupported (see cbor-fast.ts), or nested too deep for its recursion: cborg decides.
     return { bytes: cborEncode(value), decoded: undefined }
   }
 }

@@ -97,6 +97,25 @@ describe('canonical encoding', () => {
       'a2616101616102', '63efbbbf', '78' + '41' + 'efbbbf' + '61'.repeat(62), '62c328', 'a10102', '5f41614162ff', '9f01ff', '8201']) {
       same(Uint8Array.from(Buffer.from(hex, 'hex')))
     }
+    // Nesting deeper than the fast codec's recursion goes to cborg both ways, as before.
+    for (const depth of [100, 20_000]) {
+      let deep: unknown = 1
+      for (let i = 0; i < depth; i++) deep = [deep]
+      let want: string
+      try {
+        want = toHex(cborgEncode(deep))
+      } catch (err) {
+        want = (err as Error).name
+      }
+      let got: string
+      try {
+        got = toHex(encode(deep))
+      } catch (err) {
+        got = (err as Error).name
+      }
+      assert.equal(got, want, `depth ${depth}`)
+      same(Uint8Array.from([...new Array<number>(depth).fill(0x81), 0x01]))
+    }
     // cborg makes the value of a "__proto__" key the object's prototype (a new object each time, so not compared above); so does decodeStrict.
     assert.deepEqual(Object.getPrototypeOf(decodeStrict(Uint8Array.from(Buffer.from('a1695f5f70726f746f5f5fa1617801', 'hex')), 100, 'v')), { x: 1 })
   })
