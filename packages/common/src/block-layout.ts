@@ -19,31 +19,41 @@ export interface BlockLayout {
 
 class LayoutError extends Error {}
 
-/** Item header at pos: major type, argument, and where the item's content starts. */
-function head(b: Uint8Array, pos: number): { major: number; arg: number; next: number } {
+/**
+ * The last item header read by head(): set there rather than returned in an object, because
+ * head() runs for every CBOR item of every block (and allocated ~1 MB per block that way).
+ */
+let hMajor = 0
+let hArg = 0
+
+/** Reads the item header at pos into hMajor and hArg; returns where the item's content starts. */
+function head(b: Uint8Array, pos: number): number {
   if (pos >= b.length) throw new LayoutError('truncated')
   const ib = b[pos]!
-  const major = ib >> 5
+  hMajor = ib >> 5
   const ai = ib & 31
-  if (ai < 24) return { major, arg: ai, next: pos + 1 }
+  if (ai < 24) {
+    hArg = ai
+    return pos + 1
+  }
   const n = ai === 24 ? 1 : ai === 25 ? 2 : ai === 26 ? 4 : ai === 27 ? 8 : 0
   if (n === 0 || pos + 1 + n > b.length) throw new LayoutError('bad item header')
   let arg = 0
   for (let i = 1; i <= n; i++) arg = arg * 256 + b[pos + i]!
-  return { major, arg, next: pos + 1 + n }
+  hArg = arg
+  return pos + 1 + n
 }
 
 /** End of the (definite-length) item starting at pos. */
 function itemEnd(b: Uint8Array, pos: number): number {
   let pending = 1
   while (pending > 0) {
-    const h = head(b, pos)
+    pos = head(b, pos)
     pending--
-    pos = h.next
-    if (h.major === 2 || h.major === 3) pos += h.arg
-    else if (h.major === 4) pending += h.arg
-    else if (h.major === 5) pending += 2 * h.arg
-    else if (h.major === 6) pending += 1
+    if (hMajor === 2 || hMajor === 3) pos += hArg
+    else if (hMajor === 4) pending += hArg
+    else if (hMajor === 5) pending += 2 * hArg
+    else if (hMajor === 6) pending += 1
     // Majors 0, 1 and 7 (integers, simple values, floats) are all head: head() consumed them.
     if (pos > b.length) throw new LayoutError('truncated')
   }
@@ -51,9 +61,9 @@ function itemEnd(b: Uint8Array, pos: number): number {
 }
 
 function arrayHead(b: Uint8Array, pos: number, what: string): { count: number; next: number } {
-  const h = head(b, pos)
-  if (h.major !== 4) throw new LayoutError(`${what} is not an array`)
-  return { count: h.arg, next: h.next }
+  const next = head(b, pos)
+  if (hMajor !== 4) throw new LayoutError(`${what} is not an array`)
+  return { count: hArg, next }
 }
 
 /** [start, end) of each item of the array at pos, and where the array ends. */
@@ -84,10 +94,10 @@ export function blockLayout(b: Uint8Array): BlockLayout {
     const txEnd = new Uint32Array(txs.count)
     let pos = txs.next
     for (let i = 0; i < txs.count; i++) {
-      const h = head(b, pos)
-      if (h.major !== 2) throw new LayoutError(`block.txs[${i}] is not bytes`)
+      const next = head(b, pos)
+      if (hMajor !== 2) throw new LayoutError(`block.txs[${i}] is not bytes`)
       txStart[i] = pos
-      pos = txEnd[i] = h.next + h.arg
+      pos = txEnd[i] = next + hArg
     }
     const results = arrayItems(b, pos, 'block.results')
     if (results.next !== b.length) throw new LayoutError('trailing bytes')

@@ -52,11 +52,12 @@ export function expectJson(v: unknown, what: string, maxDepth = 32): unknown {
     if (typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
       // A "__proto__" member cannot survive decoding into a plain object, so it could never be read back.
       if (Object.hasOwn(x, '__proto__')) throw new DecodeError(`${what}: "__proto__" is not allowed as a key`)
-      for (const k of Object.keys(x)) {
+      const keys = Object.keys(x)
+      for (const k of keys) {
         // Keys are stored as UTF-8: a lone surrogate would come back as U+FFFD, and two keys could become one (undecodable CBOR).
         if (!isWellFormed(k)) throw new DecodeError(`${what}: key ${JSON.stringify(k)} is not well-formed Unicode`)
       }
-      for (const e of Object.values(x as Record<string, unknown>)) walk(e, depth + 1)
+      for (const k of keys) walk((x as Record<string, unknown>)[k], depth + 1)
       return
     }
     throw new DecodeError(`${what}: not a JSON value`)

@@ -4,6 +4,7 @@
  */
 export * from './errors.js'
 export * from './bytes.js'
+export * from './sort.js'
 export * from './hash.js'
 export * from './cbor.js'
 export * from './check.js'

@@ -1,4 +1,4 @@
-import { MAX_KEY_LENGTH, MAX_TX_BYTES, decodeCanonical, expectJson, type StateWrite } from '@vigil/common'
+import { MAX_KEY_LENGTH, MAX_TX_BYTES, decodeCanonical, expectJson, sortInPlace, type StateWrite } from '@vigil/common'
 import { ExecError, ResultCode } from './errors.js'
 import type { ScanOptions, StateReader } from './types.js'
 import { copyValue, encodeValue } from './value-codec.js'
@@ -152,7 +152,7 @@ export class TxOverlay {
 
   /** One write per key (the last), sorted by instance then key (NUL sorts first) so the write set is canonical. */
   writes(): StateWrite[] {
-    return [...this.#writes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, w]) => w.write)
+    return sortInPlace([...this.#writes.keys()], (a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((s) => this.#writes.get(s)!.write)
   }
 }
 
