@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { decode as cborgDecode, encode as cborgEncode } from 'cborg'
 import fc from 'fast-check'
 import {
-  DecodeError, Signer, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
+  DecodeError, Signer, concatBytes, decodeBlockToRebuild, decodeBlockTxs, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
   encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
   signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
@@ -179,6 +179,29 @@ describe('blocks and certificates', () => {
     const back = decodeBlock(encodeBlock(block))
     assert.deepEqual(encodeBlock(back), encodeBlock(block))
     assert.deepEqual(headerHash(decodeHeader(encodeHeader(block.header))), headerHash(block.header))
+  })
+  it('give their header and transactions without their results as a full decode does, and its errors for bytes that are not a block', () => {
+    const bytes = encodeBlock(block)
+    const part = decodeBlockTxs(bytes)
+    const full = decodeBlockToRebuild(bytes)
+    assert.deepEqual(part.header, full.header)
+    assert.deepEqual(part.txs.map((t) => [toHex(t.id), toHex(t.bytes), toHex(t.sig), toHex(t.signBytes), t.body]), full.txs.map((t) => [toHex(t.id), toHex(t.bytes), toHex(t.sig), toHex(t.signBytes), t.body]))
+    const answer = (f: () => unknown): string => {
+      try {
+        f()
+        return 'accepted'
+      } catch (err) {
+        return (err as Error).message
+      }
+    }
+    for (const i of [0, 1, 2, 5, 40, 100, 200, bytes.length - 1]) {
+      const cut = bytes.subarray(0, i)
+      assert.equal(answer(() => decodeBlockTxs(cut)), answer(() => decodeBlockToRebuild(cut)), `cut at ${i}`)
+    }
+    // A transaction that does not decode is named by its index either way.
+    const badTx = concatBytes(Uint8Array.of(0x83), encodeHeader(block.header), encode([txs[0]!.bytes, Uint8Array.of(0x01)]), encode([]))
+    assert.match(answer(() => decodeBlockTxs(badTx)), /^block\.txs\[1\]: /)
+    assert.match(answer(() => decodeBlockToRebuild(badTx)), /^block\.txs\[1\]: /)
   })
   it('sealed: encoded once, exactly as encodeBlock encodes it, with the results root resultsRootOf gives', () => {
     const { resultsRoot: _, ...fields } = block.header

@@ -1,5 +1,5 @@
 import {
-  ValidationError, ZERO_HASH, batchDigest, commitSignBytes, decodeBlockToRebuild, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, validatorsHash,
+  ValidationError, ZERO_HASH, batchDigest, commitSignBytes, decodeBlockToRebuild, decodeBlockTxs, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, validatorsHash,
   verifyCommitCertificate, type Block, type CommitCertificate, type Genesis, type ReplicaSignature, type SealedBlock, type SignDomain, type Tx, type TxResult,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
@@ -10,8 +10,8 @@ import type { RawBlock } from './protocol.js'
 /** A fetched block, decoded, its signatures being checked on the pool. */
 export interface PreparedBlock {
   raw: RawBlock
-  /** The decoded block and certificate, or why they do not decode (reported by verify, in order). */
-  decoded: { block: Block; cert: CommitCertificate | null } | Error
+  /** The block's header and transactions (its results are rebuilt, see decodeBlockTxs) and certificate, or why they do not decode (reported by verify, in order). */
+  decoded: { block: Pick<Block, 'header' | 'txs'>; cert: CommitCertificate | null } | Error
   signed: Promise<PoolAnswer>
 }
 
@@ -79,7 +79,7 @@ export class BlockVerifier {
     for (const raw of raws) {
       let decoded: PreparedBlock['decoded']
       try {
-        decoded = { block: decodeBlockToRebuild(raw.block), cert: raw.cert === null ? null : decodeCertificate(raw.cert) }
+        decoded = { block: decodeBlockTxs(raw.block), cert: raw.cert === null ? null : decodeCertificate(raw.cert) }
         txs.push(...decoded.block.txs)
         if (decoded.cert !== null) this.#commitChecks(decoded.cert, commits, checks)
       } catch (err) {
@@ -130,12 +130,12 @@ export class BlockVerifier {
     verifyCommitCertificate(cert, this.#domain, this.#keys, this.#quorum, checked.commit)
     const rebuilt = await this.executor.build(batch, block.txs, checked.tx)
     // Equal bytes hold the same header, transactions and results; anything else is refused, saying where.
-    if (!equalBytes(rebuilt.bytes, raw.block)) throw disagreement(at, block, rebuilt.block)
+    if (!equalBytes(rebuilt.bytes, raw.block)) throw disagreement(at, decodeBlockToRebuild(raw.block), rebuilt.block)
     return { sealed: rebuilt, cert }
   }
 
   /** The batch the certificate signed: a normal batch on our head, or a null batch (view-change hole). */
-  #batchOf(block: Block, cert: CommitCertificate): OrderedBatch {
+  #batchOf(block: Pick<Block, 'header' | 'txs'>, cert: CommitCertificate): OrderedBatch {
     const h = block.header
     const base = { seq: h.height, digest: h.batchDigest, cert }
     if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
