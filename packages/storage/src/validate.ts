@@ -37,10 +37,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array, field: string): void {
 // A lone surrogate would encode to U+FFFD, so two different keys would share one record.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
-function checkWrite(w: StateWrite, field: string): void {
-  if (typeof w.instance !== 'string' || !NAME_RE.test(w.instance)) fail(`${field}.instance`, 'is not a valid instance name')
-  if (typeof w.key !== 'string' || w.key.length > MAX_KEY_LENGTH || LONE_SURROGATE.test(w.key)) fail(`${field}.key`, `must be well-formed text of at most ${MAX_KEY_LENGTH} characters`)
-  if (w.value !== null && !(w.value instanceof Uint8Array)) fail(`${field}.value`, 'must be bytes or null')
+/** Write j of result i; the field name is built only for a failure (this runs for every write, several times per block). */
+function checkWrite(w: StateWrite, i: number, j: number): void {
+  if (typeof w.instance !== 'string' || !NAME_RE.test(w.instance)) fail(`block.results[${i}].writes[${j}].instance`, 'is not a valid instance name')
+  if (typeof w.key !== 'string' || w.key.length > MAX_KEY_LENGTH || LONE_SURROGATE.test(w.key)) fail(`block.results[${i}].writes[${j}].key`, `must be well-formed text of at most ${MAX_KEY_LENGTH} characters`)
+  if (w.value !== null && !(w.value instanceof Uint8Array)) fail(`block.results[${i}].writes[${j}].value`, 'must be bytes or null')
 }
 
 /** Write sets of a block's results: well-formed, and none for a failed transaction. */
@@ -48,7 +49,7 @@ export function checkResults(results: ReadonlyArray<{ code: number; writes: read
   results.forEach((r, i) => {
     if (!Array.isArray(r.writes)) fail(`block.results[${i}].writes`, 'must be a list')
     if (r.code !== 0 && r.writes.length > 0) fail(`block.results[${i}].writes`, `failed transaction (code ${r.code}) must not write state`)
-    r.writes.forEach((w, j) => checkWrite(w, `block.results[${i}].writes[${j}]`))
+    r.writes.forEach((w, j) => checkWrite(w, i, j))
   })
 }
 
