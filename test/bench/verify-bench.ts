@@ -21,11 +21,11 @@ const TXS = Number(process.env.VERIFY_BENCH_TXS ?? 100_000)
 const PER_BLOCK = 500
 const GOAL_TX_PER_SEC = 20_000
 const SIG_CHECKS_PER_TX = 1
-/** Where the audit's CPU goes, per thread from /proc (2026-12-06, this bench's chain, after the in-memory replay and the direct CBOR codec). */
+/** Where the audit's CPU goes, per thread from /proc (2026-12-06, this bench's chain, after the in-memory replay, the direct CBOR codec and the allocation cuts). */
 const BOTTLENECK =
-  'CPU: ~30 s on 2 cores for 100,201 transactions: re-execution thread 9.8 s (its profile: GC 18%, state tree and state hashes 20%, ' +
-  'the block commit 6%, execution 11%, decoding 8%), verifyStore 8.2 s (index and history reads, decoding, world-state hashes), ' +
-  'signatures 6.4 s, V8 GC helper threads 5.5 s, LevelDB thread pool 0.4 s'
+  'CPU: ~23 s on 2 cores for 100,201 transactions, the two cores saturated: re-execution thread 6.8 s (execution, state tree and hashes, ' +
+  'the block commit, decoding; GC 13% of its profile), verifyStore 6.3 s (index and history reads 2.2 s, scans, world-state hashes), ' +
+  'signatures 5.6 s, V8 GC helper threads 3.8 s, LevelDB thread pool 0.3 s'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-verify-bench-'))
 try {

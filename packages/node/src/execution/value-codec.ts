@@ -4,8 +4,8 @@ import { encodeWithCopy } from '@vigil/common'
  * State values as canonical CBOR (common's encode), with the value as decoding those bytes
  * would give it (keys in encoded order, -0 as 0, a fresh copy the contract can no longer
  * mutate), made in the same pass, so a block reading back what it wrote does not decode it.
- * A value cborg had to encode (one holding a string that is not well-formed UTF-16, which
- * would come back changed) gets no decoded form.
+ * A value whose decoding would differ from it (a string that is not well-formed UTF-16, or
+ * that starts with U+FEFF, which cborg's decoder drops) is encoded by cborg and gets no decoded form.
  */
 export interface EncodedValue {
   bytes: Uint8Array
