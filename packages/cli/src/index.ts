@@ -1,4 +1,4 @@
 export { ApiClient, ApiRequestError } from './client.js'
 export { makeTx, sendTx, chainIdOf } from './tx.js'
 export { fetchStatus, type PeerStatus } from './status.js'
-export { initTestnet, readManifest, freePort, type TestnetManifest } from './testnet-layout.js'
+export { initTestnet, readManifest, type TestnetManifest } from './testnet-layout.js'

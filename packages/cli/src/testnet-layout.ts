@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONSENSUS, ValidationError, generateKeyPair, genesisJson, writeKeyFile, type ConsensusParams, type Genesis } from '@vigil/common'
+import { freePort } from '@vigil/node/free-port'
 
 /** testnet.json: where each peer of a local testnet lives, for scripts and tools. */
 export interface TestnetManifest {
@@ -22,18 +22,6 @@ export interface TestnetInitOptions {
   consensus?: Partial<ConsensusParams>
   force: boolean
   logLevel: string
-}
-
-/** Asks the kernel for a free TCP port on the host by binding port 0. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolvePort(port))
-    })
-  })
 }
 
 export async function initTestnet(o: TestnetInitOptions): Promise<TestnetManifest> {

@@ -1,9 +1,10 @@
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { keyPairFromSeed, type KeyPair, type ValidatorInfo } from '@vigil/common'
 import { pino } from 'pino'
 import { peerIdFromPublicKey } from '../../src/p2p/identity.js'
 import { PeerLinks, type PeerLinksOptions } from '../../src/p2p/links.js'
+
+export { freePorts } from '../../src/free-port.js'
 
 /** Test helpers for real libp2p nodes on 127.0.0.1. */
 
@@ -12,20 +13,6 @@ export const silentLogger = pino({ level: process.env.VIGIL_TEST_LOG ?? 'silent'
 /** Deterministic keys, so child processes can rebuild the same validator set from an index. */
 export function testKey(i: number): KeyPair {
   return keyPairFromSeed(new Uint8Array(32).fill(i + 1))
-}
-
-/** Ports the OS reports free right now (bound together so they are distinct, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => resolve(s))
-    })),
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
 }
 
 export function validatorSet(ports: number[], firstKey = 0): { keys: KeyPair[]; validators: ValidatorInfo[] } {
