@@ -52,11 +52,17 @@ export class Cluster {
     return new Cluster(dir, manifest, o.nodeArgs ?? [])
   }
 
-  /** Creates a testnet, starts every peer and waits until all are ready. */
+  /** Creates a testnet, starts every peer and waits until all are ready; if that fails, stops every peer it started. */
   static async started(o: ClusterOptions = {}): Promise<Cluster> {
     const c = await Cluster.create(o)
-    c.startAll()
-    await c.waitReady()
+    try {
+      c.startAll()
+      await c.waitReady()
+    } catch (err) {
+      // The caller never gets the cluster to destroy: peers left running would keep the test process alive.
+      await c.destroy()
+      throw err
+    }
     return c
   }
 
