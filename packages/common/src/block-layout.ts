@@ -66,6 +66,11 @@ function arrayHead(b: Uint8Array, pos: number, what: string): { count: number; n
   return { count: hArg, next }
 }
 
+/** The content of the byte-string item at [start, end) of b (e.g. transaction i of a BlockLayout: txStart[i], txEnd[i]). */
+export function byteStringContent(b: Uint8Array, start: number, end: number): Uint8Array {
+  return b.subarray(head(b, start), end)
+}
+
 /** [start, end) of each item of the array at pos, and where the array ends. */
 function arrayItems(b: Uint8Array, pos: number, what: string): { start: Uint32Array; end: Uint32Array; next: number } {
   const arr = arrayHead(b, pos, what)

@@ -1,4 +1,4 @@
-import { blockLayout, cborArrayItems, type BlockLayout } from './block-layout.js'
+import { blockLayout, byteStringContent, cborArrayItems, type BlockLayout } from './block-layout.js'
 import { concatBytes } from './bytes.js'
 import { decodeCanonical, decodeStrict, encode } from './cbor.js'
 import { expectArray, expectBytes, expectJson, expectString, expectUint } from './check.js'
@@ -199,12 +199,7 @@ function headerAndTxs(bytes: Uint8Array): Pick<Block, 'header' | 'txs'> {
   const layout = blockLayout(bytes)
   const header = decodeHeaderFields(decodeStrict(bytes.subarray(layout.header[0], layout.header[1]), MAX_BLOCK_BYTES, 'block.header'), 'block.header')
   const txs = new Array<Tx>(layout.txStart.length)
-  for (let i = 0; i < txs.length; i++) {
-    // Each transaction is a CBOR byte string: its content starts after a head of 1, 2, 3, 5 or 9 bytes.
-    const start = layout.txStart[i]!
-    const ai = bytes[start]! & 31
-    txs[i] = decodeTxOfCertifiedBlock(bytes.subarray(start + (ai < 24 ? 1 : ai === 24 ? 2 : ai === 25 ? 3 : ai === 26 ? 5 : 9), layout.txEnd[i]))
-  }
+  for (let i = 0; i < txs.length; i++) txs[i] = decodeTxOfCertifiedBlock(byteStringContent(bytes, layout.txStart[i]!, layout.txEnd[i]!))
   return { header, txs }
 }
 
