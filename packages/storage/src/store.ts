@@ -562,7 +562,7 @@ export class LedgerStore {
     return h === null ? null : { height: h.height, hash: h.hash.slice(), stateRoot: h.stateRoot.slice(), time: h.time }
   }
 
-  /** The newest staged entry for `id` in `pick` of the not yet durable groups; undefined if none has one. */
+  /** The newest staged entry for `id` in `pick` of the not yet durable groups, else (replayOnly) the kept one; undefined if none has one. */
   #stagedLookup<T>(pick: (w: StagedWrites) => Map<string, T>, id: string): T | undefined {
     for (let i = this.#stagedWrites.length - 1; i >= 0; i--) {
       const found = pick(this.#stagedWrites[i]!).get(id)
@@ -572,8 +572,9 @@ export class LedgerStore {
   }
 
   /**
-   * Staged entries first, the database for the rest, read synchronously: a write in flight is
-   * a staged group's, so it changes none of the keys read from the database.
+   * Staged entries first (and a replayOnly store's kept ones), the database for the rest, read
+   * synchronously: a write in flight is a staged group's, so it changes none of the keys read
+   * from the database.
    */
   #atTip<T>(ids: string[], pick: (w: StagedWrites) => Map<string, T | null>, read: (missing: number[]) => Array<T | null>): Array<T | null> {
     if (this.#stagedWrites.length === 0 && this.#kept === null) return read(ids.map((_, i) => i))
