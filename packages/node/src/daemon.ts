@@ -234,6 +234,11 @@ export class VigilNode {
     }
   }
 
+  /** True from a catch-up's start (pausing consensus, waiting for peers) until consensus resumes. */
+  get catchingUp(): boolean {
+    return this.#catchingUp !== null
+  }
+
   /** Block sync progress while catching up, false otherwise. */
   syncProgress(): false | { from: number; to: number; current: number } {
     return this.sync?.progress() ?? false

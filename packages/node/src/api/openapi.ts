@@ -10,7 +10,7 @@ export const openApiDocument = {
   info: { title: 'Vigil validating peer API', version: '1', description: 'Submit signed transactions, read blocks and world state with Merkle proofs.' },
   paths: {
     '/healthz': { get: { summary: 'Process is alive', responses: { 200: json('{"ok": true}') } } },
-    '/readyz': { get: { summary: 'Connected to a quorum and not syncing', responses: { 200: json('ready'), 503: json('not ready, with reason') } } },
+    '/readyz': { get: { summary: 'Connected to a quorum and not catching up with peers', responses: { 200: json('ready'), 503: json('not ready, with reason') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
     '/v1/status': { get: { summary: 'Chain id, this peer, height, last block hash, state root, view, primary, consensus bookkeeping (watermark, stable checkpoint, log entries, pending requests), sync state, mempool, peers', responses: { 200: json('status') } } },
     '/v1/tx': {

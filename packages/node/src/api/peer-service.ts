@@ -53,6 +53,8 @@ export class PeerService implements LedgerService {
     if (n.halted !== null) return { ready: false, reason: `halted: ${n.halted}` }
     if (n.repairing !== null) return { ready: false, reason: `repairing damaged store: ${n.repairing}` }
     if (n.syncProgress() !== false) return { ready: false, reason: 'syncing blocks from peers' }
+    // Also before block sync starts (waiting for peers) and after it ends, until consensus resumes.
+    if (n.catchingUp) return { ready: false, reason: 'catching up with peers' }
     const quorum = quorumSize(n.genesis.validators.length)
     const reachable = n.links.connectedPeers().length + 1
     if (reachable < quorum) return { ready: false, reason: `connected to ${reachable} of ${quorum} validators needed for a quorum` }
