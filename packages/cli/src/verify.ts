@@ -37,11 +37,18 @@ function summarize(r: AuditReport, secs: number, what: string, json: boolean): v
   if (!r.ok) process.exitCode = DAMAGED
 }
 
+/**
+ * The audit reads every index and history entry of a block at random places in the keyspace:
+ * with 64 MB of block cache instead of 8, those point reads took 1.7 s instead of 2.5 s of a
+ * 100,000-transaction audit (the audit's RSS is ~800 MB anyway).
+ */
+const AUDIT_CACHE_BYTES = 64 * 1024 * 1024
+
 export async function verifyHome(home: string, json: boolean): Promise<void> {
   const cfg = loadConfig(home)
   let store: LedgerStore
   try {
-    store = await LedgerStore.open(cfg.dataDir)
+    store = await LedgerStore.open(cfg.dataDir, { cacheBytes: AUDIT_CACHE_BYTES })
   } catch (err) {
     throw new CliError(`cannot open ${cfg.dataDir}: ${(err as Error).message} (is the peer still running? stop it, or use --node)`)
   }

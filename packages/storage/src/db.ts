@@ -31,9 +31,12 @@ export function toStorageError(record: string, err: unknown): Error {
  */
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 
-export async function openDb(dir: string): Promise<Db> {
+/** LevelDB's block cache unless the caller asks for another (LevelDB's own default). */
+const CACHE_BYTES = 8 * 1024 * 1024
+
+export async function openDb(dir: string, cacheBytes = CACHE_BYTES): Promise<Db> {
   // 'buffer' is LevelDB's native format here: 'view' costs a conversion per key and value.
-  const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: WRITE_BUFFER_BYTES })
+  const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: WRITE_BUFFER_BYTES, cacheSize: cacheBytes })
   try {
     await db.open()
   } catch (err) {
