@@ -47,16 +47,21 @@ function rate(fn: () => void, ms = 1000): number {
 
 /**
  * Where the time goes when a goal is missed, from per-thread CPU (/proc) and `node --cpu-prof` of
- * the peers on this machine (throughput and latency 2026-12-06, after batched Merkle hashing);
+ * the peers on this machine (2026-12-06, the last profiles after the allocation cuts);
  * printed beside each missed goal.
  */
 const BOTTLENECK = {
   throughput:
-    'CPU: at 600 tx/s offered each peer spent ~757 us of CPU per committed transaction (the 4 peers used ~1.8 of the 2 cores): ' +
-    'main thread ~507 us (HTTP, gossip, consensus messages, execution, the store\'s tree and batch; a flat profile), ' +
-    'libuv\'s pool (LevelDB reads and writes) ~94 us, V8 GC threads ~68 us, signature workers and LevelDB compaction ~84 us; ' +
+    'CPU: at saturation the 4 peers and the load generator keep both cores busy. The CPU a peer spends per transaction ' +
+    '(printed per rate above) falls as batches grow, ~900 us at 500 tx/s and ~270 us at saturation (2026-12-06), so ' +
+    'per-block and per-message costs dominate at low rates. A peer\'s main-thread profile is flat: Node streams and events ' +
+    'carrying libp2p and HTTP traffic ~16%, LevelDB calls ~8%, handing signature batches to the workers ~8% (mostly the ' +
+    'wait for a core after waking one), the store ~7%, GC ~6%, libp2p ~6%, CBOR ~4%, HTTP ~3%, Noise ~2%, PBFT ~2%; ' +
     'and the block cycle is serial: batch h+1 is proposed only after h is executed (its certificate covers header h)',
-  latency: 'the serial block cycle (pre-prepare, prepare, commit, execute; each vote persisted) plus queueing behind the CPU limit above',
+  latency:
+    'the serial block cycle (pre-prepare, prepare, commit, execute; each vote persisted) plus the wait for a core: at ' +
+    '300 tx/s a synced consensus write takes 4-15 ms inside the cluster against 0.2 ms alone (VIGIL_LOG_LEVEL=trace ' +
+    'shows each step\'s coreMs, persistMs and executeMs), and a cycle takes 35-55 ms',
   catchUp:
     're-execution on the main thread (~85% busy; 2026-12-06, 100k transactions in blocks of ~12): the storage engine\'s own work ' +
     '(state tree hashing, checks, batch building; the same as in the local commit rate) about half, then decoding and checking ' +
@@ -100,10 +105,15 @@ async function libp2pFrames(): Promise<number> {
 /** Offered rates rising until the committed rate falls below 70% of the offer; the best committed rate is the saturation. */
 async function saturate(c: Cluster, rates: number[], valueBytes = 64, seconds = 6): Promise<{ committedPerSec: number; sweep: Load[] }> {
   const sweep: Load[] = []
+  const peers = [...Array(c.size).keys()].filter((i) => c.running(i))
+  const ticks = () => peers.reduce((sum, i) => sum + cpuTicks(c.procs[i]!.pid!), 0)
   for (const r of rates) {
+    const t0 = ticks()
     const l = await load(c, r, seconds, valueBytes)
+    // CPU time is steadier than the rates on a shared machine: it says what a transaction costs a peer.
+    l.peerCpuUsPerTx = Math.round(((ticks() - t0) * 10_000) / Math.max(1, l.committed) / peers.length)
     sweep.push(l)
-    console.log(`  offered ${r} tx/s (${l.txBytes} B): committed ${l.committedPerSec} tx/s (${l.committed}/${l.sent}), p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms`)
+    console.log(`  offered ${r} tx/s (${l.txBytes} B): committed ${l.committedPerSec} tx/s (${l.committed}/${l.sent}), p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, ${l.peerCpuUsPerTx} us of CPU per transaction per peer`)
     if (l.committedPerSec < r * 0.7) break
   }
   return { committedPerSec: Math.max(...sweep.map((l) => l.committedPerSec)), sweep }
@@ -119,6 +129,12 @@ async function withCluster<T>(nodes: number, fn: (c: Cluster) => Promise<T>): Pr
   } finally {
     await c.destroy()
   }
+}
+
+/** utime + stime of a process, in clock ticks (10 ms). */
+const cpuTicks = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return Number(f[11]) + Number(f[12])
 }
 
 const rssMb = (pid: number): number => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024)
@@ -165,6 +181,8 @@ interface Load {
   committedPerSec: number
   latencyMs: { p50: number; p90: number; p99: number; max: number }
   txBytes: number
+  /** Peers' CPU (user + system) per committed transaction, per peer, in microseconds. */
+  peerCpuUsPerTx?: number
 }
 
 async function load(c: Cluster, rateTx: number, seconds: number, valueBytes = 64): Promise<Load> {
@@ -198,11 +216,6 @@ async function catchUp(c: Cluster, saturation: number, missed: number, goals = f
   console.log(`catch-up of ${fill.committed} transactions (${target - before} blocks, after ${settled.toFixed(0)} s for the others to settle): ${secs.toFixed(1)} s from restart = ${txPerSec} tx/s; storage engine commits the same blocks at ${local.txPerSec} tx/s -> ${(100 * ratio).toFixed(0)}%${goals ? ' (goals: < 30 s, >= 50%)' : ''}`)
   if (goals && (ratio < 0.5 || secs >= 30)) console.log(`  goal not met; bottleneck: ${BOTTLENECK.catchUp}`)
   return { transactions: fill.committed, blocks: target - before, settleSeconds: Math.round(settled), seconds: Number(secs.toFixed(1)), txPerSec, clusterCommitTxPerSec: saturation, storageLocalCommit: local, ratioToLocalCommit: ratio }
-}
-
-const cpuTicks = (pid: number): number => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(f[11]) + Number(f[12])
 }
 
 /**
