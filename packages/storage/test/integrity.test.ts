@@ -130,12 +130,18 @@ describe('verifyStore detects rewrites through a raw LevelDB handle', () => {
     }
   })
 
-  it('a tx index entry', async () => {
+  it('a tx index entry changed, deleted, and one added', async () => {
     const id = blocks[1]!.txs[4]!.id
     const { report, cleanup } = await tamper((db) => db.put(Buffer.from(txKey(id)), Buffer.from([0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5])))
     assert.equal(!report.ok && report.height, 2)
     assert.equal(!report.ok && report.key, `tx ${toHex(id)}`)
     await cleanup()
+    const deleted = await tamper((db) => db.del(Buffer.from(txKey(id))))
+    assert.deepEqual(deleted.report, { ok: false, height: 2, key: `tx ${toHex(id)}`, reason: 'tx index entry missing' })
+    await deleted.cleanup()
+    const added = await tamper((db) => db.put(Buffer.from(txKey(new Uint8Array(32).fill(9))), Buffer.from([0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5])))
+    assert.equal(!added.report.ok && added.report.key, 'tx index')
+    await added.cleanup()
   })
 
   it('a history entry rewritten, and one added', async () => {
