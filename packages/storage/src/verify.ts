@@ -1,10 +1,10 @@
-import { HASH_BYTES, blockLayout, decodeBlock, decodeBlockToRebuild, equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
+import { blockLayout, decodeBlock, decodeBlockToRebuild, equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
 import { dbCount, dbGet, dbGetManySync, dbScan, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
 import { HEAD_KEY, P_BLOCK, P_CERT, P_HASH, P_HEADER, P_HISTORY, P_STATE, P_TX, blockKey, certKey, hashKey, headerKey, historyKey, historyPrefix, parseStateKey, readU64, stateKey, txKey, u64 } from './keys.js'
 import { stateKeyHash, stateValueHash } from './merkle/hash.js'
 import { StateTree } from './merkle/tree.js'
-import { HISTORY_ENTRY, decodeHead, decodeLeaf, decodeStoredBlock, decodeStoredCertificate, decodeTxLoc, encodeTxLoc, type Head } from './records.js'
+import { HISTORY_ENTRY, decodeHead, decodeLeaf, decodeStoredBlock, decodeStoredCertificate, decodeTxLoc, type Head } from './records.js'
 import { checkBody, checkCertificate, checkGenesis, checkLink, planWrites, type ChainTip, type EncodedBlock } from './validate.js'
 
 export interface VerifyOptions {
@@ -78,8 +78,8 @@ async function run(db: Db, opts: VerifyOptions, finalState: StateTree | undefine
   const tree = finalState ?? new StateTree()
   const decode = opts.replayed === true ? decodeBlockToRebuild : decodeBlock
   let tip: ChainTip | null = null
-  // A whole-chain check compares index and history entries with one scan each, see ExpectedEntries.
-  const expected = from === 0 ? new ExpectedEntries() : null
+  let txEntries = 0
+  let historyEntries = 0
   for (let h = 0; h <= head.height; h++) {
     const bytes = await dbGet(db, blockKey(h), `block ${h}`)
     if (bytes === undefined) bad({ height: h, reason: `block ${h} is missing (head is ${head.height})` })
@@ -102,24 +102,18 @@ async function run(db: Db, opts: VerifyOptions, finalState: StateTree | undefine
     }
     if (h >= from) {
       await checkIndexes(db, block, enc, hash, opts)
-      if (expected !== null) expected.add(block)
-      else {
-        await countOwnTxEntries(db, block, head)
-        await checkHistory(db, block)
-      }
+      txEntries += await countOwnTxEntries(db, block, head)
+      historyEntries += await checkHistory(db, block)
     }
     tip = { height: h, hash, chainId: block.header.chainId }
     opts.onProgress?.(h, head.height + 1)
   }
-  // Matching scans settle the entry counts too; after a difference the per-block checks name the
-  // bad entry, or count the entries for checkNoExtras to report one the chain does not account for.
-  const counts = expected !== null && !(await expected.matchedBy(db)) ? await entriesBlockByBlock(db, head) : null
   const last = tip!
   const lastHeader = (await at(head.height, async () => decodeStoredBlock((await dbGet(db, blockKey(head.height), 'head block'))!, head.height))).header
   if (!equalBytes(head.hash, last.hash) || !equalBytes(head.stateRoot, lastHeader.stateRoot) || head.time !== lastHeader.time) {
     bad({ key: 'head', height: head.height, reason: 'head record does not match the last block' })
   }
-  await checkNoExtras(db, head, counts)
+  await checkNoExtras(db, head, from === 0 ? { txEntries, historyEntries } : null)
   await checkWorldState(db, tree, head)
   return { ok: true, height: head.height }
 }
@@ -138,60 +132,6 @@ async function checkIndexes(db: Db, block: Block, enc: EncodedBlock, hash: Uint8
       opts.checkCertificate?.(h, cert, block.header)
     })
   }
-}
-
-const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
-
-/**
- * The tx index and history entries a chain implies, noted while its blocks are walked and then
- * compared, in key order, with one scan of each keyspace: on a 100,000-transaction audit,
- * ~300,000 point reads (2-2.5 s of CPU) become two sequential scans. Entries are kept as exact
- * latin-1 strings, which sort as their bytes do (LevelDB's order). A difference of any kind
- * sends the caller to the per-block point reads, which find and name the first bad entry.
- */
-class ExpectedEntries {
-  /** Per transaction: its index entry's key after the prefix byte (the id), then its value (the location). */
-  readonly #txs: string[] = []
-  /** Per write: its history entry's key. */
-  readonly #history: string[] = []
-
-  add(block: Block): void {
-    const h = block.header.height
-    block.txs.forEach((tx, index) => this.#txs.push(latin1(tx.id) + latin1(encodeTxLoc({ height: h, index }))))
-    block.results.forEach(({ writes }, index) => {
-      for (const w of writes) this.#history.push(latin1(historyKey(historyPrefix(w.instance, w.key), h, index)))
-    })
-  }
-
-  async matchedBy(db: Db): Promise<boolean> {
-    const id = (e: string): string => e.slice(0, HASH_BYTES)
-    // A transaction in the chain twice: the index keeps its last copy, the last of its sorted run.
-    const txs = this.#txs.sort().filter((e, i, all) => i + 1 === all.length || id(all[i + 1]!) !== id(e))
-    // A transaction writing one key twice has one entry.
-    const history = this.#history.sort().filter((e, i, all) => i === 0 || all[i - 1] !== e)
-    let n = 0
-    for await (const [k, v] of dbScan(db, { gte: Uint8Array.of(P_TX), lt: Uint8Array.of(P_TX + 1) }, 'tx index')) {
-      if (latin1(k.subarray(1)) + latin1(v) !== txs[n++]) return false
-    }
-    if (n !== txs.length) return false
-    n = 0
-    for await (const [k, v] of dbScan(db, { gte: Uint8Array.of(P_HISTORY), lt: Uint8Array.of(P_HISTORY + 1) }, 'history')) {
-      if (latin1(k) !== history[n++] || !equalBytes(v, HISTORY_ENTRY)) return false
-    }
-    return n === history.length
-  }
-}
-
-/** The per-block index and history checks over the whole chain: they throw at the first bad entry. Returns the entries counted. */
-async function entriesBlockByBlock(db: Db, head: Head): Promise<{ txEntries: number; historyEntries: number }> {
-  let txEntries = 0
-  let historyEntries = 0
-  for (let h = 0; h <= head.height; h++) {
-    const block = await at(h, async () => decodeStoredBlock((await dbGet(db, blockKey(h), `block ${h}`))!, h))
-    txEntries += await countOwnTxEntries(db, block, head)
-    historyEntries += await checkHistory(db, block)
-  }
-  return { txEntries, historyEntries }
 }
 
 /**
