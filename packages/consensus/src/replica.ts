@@ -30,7 +30,7 @@ const CATCH_UP_PER_STATUS = 8
 const MAX_PENDING_REQUESTS = 100_000
 const GENESIS_CHECKPOINT: CheckpointCertificate = { seq: 0, blockHash: ZERO_HASH, sigs: [] }
 
-const emptyReady = (): Ready => ({ persist: [], send: [], deliver: [], stateTransfer: null, faults: [], dropped: [] })
+const emptyReady = (): Ready => ({ persist: [], send: [], deliver: [], stateTransfer: null, faults: [], dropped: [], viewChange: null })
 
 /**
  * One PBFT replica (Castro & Liskov) as a deterministic state machine: `step(input)` returns
@@ -229,11 +229,12 @@ export class Replica {
   private onTick(now: number): void {
     this.now = Math.max(this.now, now)
     if (this.changing) {
-      if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1)
+      if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1, `no NEW-VIEW for view ${this.target} in time`)
     } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0) {
       // An outstanding request (oldest first, as an honest primary batches them) and no requests executed for a whole timeout: suspect the primary.
       const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt)
-      if (this.now >= since + this.requestTimeout()) this.startViewChange(this.view + 1)
+      const timeout = this.requestTimeout()
+      if (this.now >= since + timeout) this.startViewChange(this.view + 1, `a request waited ${this.now - since} ms with no batch executed (timeout ${timeout} ms)`)
     }
     if (this.ahead !== null && this.ahead.seq > this.lastDelivered && this.now >= this.transferRetryAt) this.requestTransfer()
     if (this.now >= this.nextRetransmit) {
@@ -593,7 +594,8 @@ export class Replica {
 
   // ---- view change ---------------------------------------------------------------------
 
-  private startViewChange(target: number): void {
+  private startViewChange(target: number, reason: string): void {
+    this.out.viewChange = { view: target, reason }
     this.changing = true
     this.target = target
     this.vcDeadline = null
@@ -631,7 +633,7 @@ export class Replica {
     const current = this.changing ? this.target : this.view
     const higher = [...this.viewChanges.values()].map((v) => v.msg.view).filter((v) => v > current).sort((a, b) => b - a)
     // The (f+1)-th highest: at least one honest replica asks for a view at least this high.
-    if (higher.length > this.f) return this.startViewChange(higher[this.f]!)
+    if (higher.length > this.f) return this.startViewChange(higher[this.f]!, `${this.f + 1} replicas asked for view ${higher[this.f]!} or higher`)
     if (!this.changing) return
     const votes = [...this.viewChanges.values()].filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
     if (votes.length < this.fullQuorum) return

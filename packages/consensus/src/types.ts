@@ -82,6 +82,8 @@ export interface Ready {
   stateTransfer: StateTransferRequest | null
   faults: Array<{ replica: number; reason: string }>
   dropped: Array<{ reason: string }>
+  /** A view change this step started (or moved on to a higher view), and why: for the operator's log. */
+  viewChange: { view: number; reason: string } | null
 }
 
 export interface ReplicaStatus {

@@ -213,6 +213,11 @@ describe('view change', () => {
       assert.equal(s.view, 1)
       assert.equal(s.primary, 1)
       assert.equal(s.viewChanging, false)
+      // Each backup says once why it started the view change: its own timeout, or f+1 others asking.
+      const started = net.readies[i]!.flatMap((r) => (r.viewChange === null ? [] : [r.viewChange]))
+      assert.equal(started.length, 1, JSON.stringify(started))
+      assert.equal(started[0]!.view, 1)
+      assert.match(started[0]!.reason, /^(a request waited \d+ ms with no batch executed \(timeout \d+ ms\)|2 replicas asked for view 1 or higher)$/)
     }
   })
 

@@ -155,6 +155,7 @@ export class ConsensusDriver {
     if (ready.stateTransfer !== null) this.hooks.stateTransfer(ready.stateTransfer)
     // Label by kind only ("prepare N: duplicate" -> "prepare duplicate"): sequence numbers would make labels unbounded.
     for (const d of ready.dropped) this.metrics.dropped.inc({ reason: d.reason.replace(/[0-9]+/g, '').replace(/\s*:\s*/, ' ').replace(/\s+/g, ' ').trim().slice(0, 60) })
+    if (ready.viewChange !== null) this.log.info(ready.viewChange, 'starting a view change')
     this.#noteView()
     for (const f of ready.faults) {
       this.metrics.faults.inc({ replica: String(f.replica) })
