@@ -48,6 +48,10 @@ describe('bad input from outside', { timeout: 180_000 }, () => {
       }),
       { numRuns: 300 },
     )
+    // The fuzzer's first find: an empty CBOR list of transactions was answered 200.
+    const none = await fetch(url + '/v1/txs', { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: Uint8Array.of(0x80) })
+    assert.equal(none.status, 400)
+    assert.match(((await none.json()) as { error: { message: string } }).error.message, /no transactions/)
     const big = await fetch(url + '/v1/tx', { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: new Uint8Array(2 * 1024 * 1024) })
     assert.equal(big.status, 413)
     assert.ok((await c.status(1)) !== null, 'peer stopped serving')

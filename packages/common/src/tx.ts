@@ -144,6 +144,8 @@ export function encodeTxList(txs: readonly Uint8Array[]): Uint8Array {
 
 export function decodeTxList(bytes: Uint8Array, limits: { maxTxs: number; maxBytes: number }, what: string): Uint8Array[] {
   const arr = expectArray(decodeCanonical(bytes, limits.maxBytes, what), what)
+  // No sender has a reason to send none (a client's batch, a gossip frame): an empty list is malformed.
+  if (arr.length === 0) throw new DecodeError(`${what}: no transactions`)
   if (arr.length > limits.maxTxs) throw new DecodeError(`${what}: ${arr.length} transactions, limit ${limits.maxTxs}`)
   return arr.map((t, i) => {
     const b = expectBytes(t, `${what}[${i}]`)
