@@ -123,10 +123,8 @@ async function saturate(c: Cluster, rates: number[], valueBytes = 64, seconds = 
 }
 
 async function withCluster<T>(nodes: number, fn: (c: Cluster) => Promise<T>): Promise<T> {
-  const c = await Cluster.create({ nodes, logLevel: 'warn' })
+  const c = await Cluster.started({ nodes, logLevel: 'warn' })
   try {
-    c.startAll()
-    await c.waitReady()
     await c.deploy(0, 'bench', 'kv')
     return await fn(c)
   } finally {

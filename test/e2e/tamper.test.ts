@@ -12,10 +12,8 @@ describe('tamper evidence and self-repair', { timeout: 600_000 }, () => {
   after(async () => c?.destroy())
 
   it('proof bundles check offline; an altered entry in VP2 is found by verify, VP2 repairs itself from its peers', async () => {
-    c = await Cluster.create()
+    c = await Cluster.started()
     const cl = c
-    cl.startAll()
-    await cl.waitReady()
     const [patient] = clients(1)
     await cl.deploy(0, 'sleep', 'mhealth')
     const reg = await cl.submit(0, patient!, 'sleep', 'registerPatient', { patientId: 'P-17', profile: { studyArm: 'cbt-i' } })
