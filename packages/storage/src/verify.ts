@@ -11,7 +11,10 @@ export interface VerifyOptions {
   onProgress?: (height: number, total: number) => void
   /** Full checks (signatures, indexes, history) start here; earlier blocks are only replayed for the state. */
   fromHeight?: number
-  /** Signature check of a stored certificate (storage itself only checks it binds to its block); throw to fail. */
+  /**
+   * Signature check of a stored certificate (storage itself only checks it binds to its block);
+   * throw to fail. Given, every block after genesis must have a certificate: a missing one is a failure.
+   */
   checkCertificate?: (height: number, cert: CommitCertificate, header: BlockHeader) => void
   /** Check every transaction signature (default true); off for a caller that re-verifies every block itself. */
   txSignatures?: boolean
@@ -125,7 +128,9 @@ async function checkIndexes(db: Db, block: Block, enc: EncodedBlock, hash: Uint8
   const byHash = await dbGet(db, hashKey(hash), `hash index ${toHex(hash)}`)
   if (byHash === undefined || !equalBytes(byHash, u64(h))) bad({ height: h, key: `hash ${toHex(hash)}`, reason: 'hash index entry missing or wrong' })
   const certBytes = await dbGet(db, certKey(h), `certificate ${h}`)
-  if (certBytes !== undefined) {
+  if (certBytes === undefined) {
+    if (opts.checkCertificate !== undefined && h > 0) bad({ height: h, key: `certificate ${h}`, reason: `certificate ${h} is missing` })
+  } else {
     await at(h, () => {
       const cert = decodeStoredCertificate(certBytes, h)
       checkCertificate(cert, block.header)

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { ValidationError, ZERO_HASH, encodeBlock, resultsRootOf, toHex, txRootOf, verifyCommitCertificate, type Block } from '@vigil/common'
 import { Level } from 'level'
 import { CorruptionError, LedgerStore, type VerifyOptions } from '../src/index.js'
-import { historyKey, historyPrefix, stateKey, txKey, HEAD_KEY } from '../src/keys.js'
+import { certKey, historyKey, historyPrefix, stateKey, txKey, HEAD_KEY } from '../src/keys.js'
 import { encodeHead, decodeHead } from '../src/records.js'
 import { CHAIN_ID, VALIDATORS, VALIDATORS_HASH, certify, commitBlocks, genesisBlock, nextBlock, copyDir, tempDir, val } from './helpers.js'
 
@@ -128,6 +128,13 @@ describe('verifyStore detects rewrites through a raw LevelDB handle', () => {
       assert.equal(!report.ok && report.height, 3, `offset ${offset}: ${JSON.stringify(report)}`)
       await cleanup()
     }
+  })
+
+  it('a certificate deleted: missing when certificates are checked, allowed when not', async () => {
+    const deleted = await tamper((db) => db.del(Buffer.from(certKey(3))))
+    assert.deepEqual(deleted.report, { ok: false, height: 3, key: 'certificate 3', reason: 'certificate 3 is missing' })
+    assert.deepEqual(await deleted.store.verifyStore({}), { ok: true, height: 6 })
+    await deleted.cleanup()
   })
 
   it('a tx index entry changed, deleted, and one added', async () => {
