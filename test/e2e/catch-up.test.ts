@@ -8,6 +8,12 @@ import { clients, kvLoad } from '../src/load.js'
 import { certSigners, sameChain } from '../src/checks.js'
 import { ready, sleep } from '../src/scenarios/peers.js'
 
+/** Blocks this peer fetched by block sync (its metrics). */
+async function syncedBlocks(c: Cluster, i: number): Promise<number> {
+  const text = await (await fetch(`${c.manifest.nodes[i]!.api}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
+  return Number(/^vigil_synced_blocks_total (\d+)$/m.exec(text)?.[1] ?? NaN)
+}
+
 /** Issue 5: a peer that was down heals itself from its peers and rejoins PBFT. */
 describe('catch-up after restart', { timeout: 600_000 }, () => {
   const clusters: Cluster[] = []
@@ -41,6 +47,42 @@ describe('catch-up after restart', { timeout: 600_000 }, () => {
     const end = Math.max(...later.map((r) => r.height))
     await c.waitHeight(end, rest)
     await sameChain(c, rest, end)
+  })
+
+  it('a peer stalled under load past several checkpoints syncs, then votes again instead of chasing the tip by sync', async () => {
+    const c = await Cluster.started()
+    clusters.push(c)
+    const keys = clients(4)
+    await c.deploy(0, 'kv1', 'kv')
+    const primary = (await c.status(0))!.primary
+    const slow = primary === 2 ? 1 : 2
+    const others = [0, 1, 2, 3].filter((i) => i !== slow)
+    let loading = true
+    let round = 0
+    const load = (async () => {
+      while (loading) await kvLoad(c, keys, 'kv1', 16, `s${round++}-`, [slow])
+    })()
+    try {
+      // A stall (a VM pause, a long GC) while the others commit: their logs move past it.
+      const from = (await c.status(primary))!.height
+      c.procs[slow]!.kill('SIGSTOP')
+      await waitFor(async () => (await c.status(primary))!.height >= from + 60, 60_000, () => 'the other three did not commit 60 blocks')
+      c.procs[slow]!.kill('SIGCONT')
+      await waitFor(async () => (await c.status(slow))!.height >= (await c.status(primary))!.height - 2, 60_000, async () => `vp${slow} did not catch up:\n${c.logTail(slow)}`)
+      // Caught up, it follows in consensus: blocks keep coming, but not through block sync.
+      const a = { height: (await c.status(slow))!.height, synced: await syncedBlocks(c, slow) }
+      await waitFor(async () => (await c.status(slow))!.height >= a.height + 40, 60_000, () => `vp${slow} stopped following`)
+      const b = { height: (await c.status(slow))!.height, synced: await syncedBlocks(c, slow) }
+      assert.ok(b.synced - a.synced < (b.height - a.height) / 2, `vp${slow} got ${b.synced - a.synced} of its last ${b.height - a.height} blocks by sync:\n${c.logTail(slow)}`)
+    } finally {
+      loading = false
+      await load
+    }
+    // With the primary gone, every certificate needs all three survivors, the stalled peer too.
+    await c.stop(primary, 'SIGKILL')
+    const later = await kvLoad(c, keys, 'kv1', 20, 'after-', [primary])
+    const rest = others.filter((i) => i !== primary)
+    for (const h of new Set(later.map((r) => r.height))) assert.ok((await certSigners(c, rest[0]!, h)).includes(slow), `vp${slow} did not sign block ${h}`)
   })
 
   it('a peer down for 2,000 blocks catches up (rate reported)', async () => {

@@ -125,7 +125,7 @@ export class Replica {
       case 'message': this.onMessage(input.from, input.msg); break
       case 'request': this.onRequest(input.request); break
       case 'tick': this.onTick(input.now); break
-      case 'executed': this.onExecuted(input.seq, input.blockHash); break
+      case 'executed': this.onExecuted(input.seq, input.blockHash, input.now); break
       case 'stateTransferred': this.onStateTransferred(input.seq, input.blockHash); break
     }
     this.deliverCommitted()
@@ -243,8 +243,11 @@ export class Replica {
     }
   }
 
-  private onExecuted(seq: number, blockHash: Uint8Array): void {
+  private onExecuted(seq: number, blockHash: Uint8Array, now: number): void {
     if (seq !== this.lastExecuted + 1 || seq > this.lastDelivered) return this.drop(`executed ${seq}: not the next delivered sequence number`)
+    // The node steps nothing else while it executes, ticks included: without this, the next tick
+    // after an execution slower than the request timeout (a write stall) started a view change.
+    this.now = Math.max(this.now, now)
     const batch = this.log.peek(seq)?.committed?.batch
     this.lastExecuted = seq
     this.lastBlockHash = blockHash

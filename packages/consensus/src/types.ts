@@ -54,7 +54,8 @@ export type Input =
   | { type: 'message'; from: number; msg: Message }
   | { type: 'request'; request: Request }
   | { type: 'tick'; now: number }
-  | { type: 'executed'; seq: number; blockHash: Uint8Array }
+  /** `now`: when execution finished. A long execution moves the clock, so it is not mistaken for a silent primary. */
+  | { type: 'executed'; seq: number; blockHash: Uint8Array; now: number }
   | { type: 'stateTransferred'; seq: number; blockHash: Uint8Array }
 
 export interface Delivery {

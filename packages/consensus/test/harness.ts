@@ -69,7 +69,7 @@ export class TestNet {
       const h = this.heights[i]!
       const hash = sha256(concatBytes(h[h.length - 1]!, d.digest))
       h.push(hash)
-      this.step(i, { type: 'executed', seq: d.seq, blockHash: hash })
+      this.step(i, { type: 'executed', seq: d.seq, blockHash: hash, now: this.now })
     }
     return ready
   }

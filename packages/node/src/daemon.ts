@@ -36,7 +36,7 @@ const LAG_PROBE_MS = 1000
 /** Committed ids remembered in memory for duplicate checks (about 20 MB). */
 const RECENT_IDS_MAX = 200_000
 const CHECKED_IDS_MAX = 50_000
-/** Behind by this many blocks on two probes in a row triggers a sync. */
+/** Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. */
 const LAG_BLOCKS = 2
 /** Block writes consensus runs ahead of: block h is written while batch h+1 is agreed and executed. */
 const COMMITS_IN_FLIGHT = 1
@@ -84,6 +84,8 @@ export class VigilNode {
   #catchingUp: Promise<void> | null = null
   #firstSync = true
   #behind = 0
+  /** Our head at the last lag probe. */
+  #probedHeight = -1
 
   constructor(
     readonly cfg: NodeConfig,
@@ -221,12 +223,20 @@ export class VigilNode {
     for (let i = 0; i < 40 && this.links.connectedPeers().length < want; i++) await new Promise((r) => setTimeout(r, 50))
   }
 
-  /** A peer that missed batches cannot execute later ones: if others are clearly ahead, sync. */
+  /**
+   * A peer that missed batches cannot execute later ones: if others are clearly ahead and our
+   * head has not moved since the last probe, sync. A peer that is only slower keeps executing
+   * and catches up in consensus (or, once a checkpoint passes it, by the core's own transfer
+   * request): pausing it to sync took it out of the vote for nothing, and under load a primary
+   * whose writes trail by a block or two stopped the whole network to do it.
+   */
   async #probeLag(): Promise<void> {
     if (this.#catchingUp !== null || this.halted !== null) return
     const own = this.store.head()!.height
     const best = Math.max(0, ...(await this.sync.peerHeights()).values())
-    this.#behind = best >= own + LAG_BLOCKS ? this.#behind + 1 : 0
+    const stuck = best >= own + LAG_BLOCKS && own === this.#probedHeight
+    this.#probedHeight = own
+    this.#behind = stuck ? this.#behind + 1 : 0
     if (this.#behind >= 2) {
       this.#behind = 0
       this.log.info({ own, best }, 'behind the other peers; catching up by block sync')

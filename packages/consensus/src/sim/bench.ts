@@ -56,7 +56,7 @@ export function runBench(): void {
         ordered += d.batch.requests.length
       }
       heads[i] = sha256(concatBytes(heads[i]!, d.digest))
-      step(i, { type: 'executed', seq: d.seq, blockHash: heads[i]! })
+      step(i, { type: 'executed', seq: d.seq, blockHash: heads[i]!, now: 0 })
     }
   }
   for (let i = 0; i < N; i++) step(i, { type: 'stateTransferred', seq: 0, blockHash: heads[i]! })

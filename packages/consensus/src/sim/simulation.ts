@@ -283,7 +283,7 @@ export class Simulation {
     else this.checker.record(node.id, ids)
     const blockHash = sha256(concatBytes(node.history[node.history.length - 1]!.blockHash, d.digest))
     node.history.push({ digest: d.digest, blockHash, ids })
-    this.step(node, { type: 'executed', seq: d.seq, blockHash })
+    this.step(node, { type: 'executed', seq: d.seq, blockHash, now: this.now })
   }
 
   /** The node's sync: verify the certificate, copy an honest replica's blocks, report. */

@@ -44,6 +44,8 @@ export class ConsensusDriver {
     private readonly hooks: DriverHooks,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The clock the node's ticks use: execution reports when it finished on it. */
+    private readonly clock: () => number = Date.now,
   ) {
     this.#trace = log.isLevelEnabled('trace')
   }
@@ -99,15 +101,18 @@ export class ConsensusDriver {
   }
 
   /**
-   * Steps again: first the current time (no ticks reached the core while paused, and requests
-   * stamped with a stale clock would look overdue at the next tick and start a needless view
-   * change), then how far the ledger now reaches, then the still-pending requests.
+   * Steps again: first how far the ledger now reaches, then the current time (no ticks reached
+   * the core while paused), then the still-pending requests, stamped with that time (with a
+   * stale clock they would look overdue and start a needless view change). The ledger comes
+   * before the clock: a tick on the old height would find the transfer it asked for overdue
+   * and ask again, pausing consensus for another sync before the core heard of this one. A
+   * peer lagging under load then chased the tip by block sync forever and never voted again.
    */
   resume(seq: number, blockHash: Uint8Array, pending: Iterable<Input>, now: number): void {
     this.#paused = false
     this.#queue.length = 0
     this.#tickQueued = false
-    this.#queue.push({ type: 'tick', now }, { type: 'stateTransferred', seq, blockHash }, ...pending)
+    this.#queue.push({ type: 'stateTransferred', seq, blockHash }, { type: 'tick', now }, ...pending)
     this.#kick()
   }
 
@@ -139,8 +144,14 @@ export class ConsensusDriver {
 
   async #apply(ready: Ready): Promise<ApplyTimes> {
     const stepped = performance.now()
-    // Persist before send: a vote must be durable before it leaves, or a restarted peer could vote twice.
-    if (ready.persist.length > 0) await this.store.writeConsensus(ready.persist, { sync: true })
+    // Persist before send: a vote must be durable before it leaves, or a restarted peer could vote
+    // twice. A step that sends nothing (a commit quorum noting the requests it delivers, a
+    // checkpoint pruning the log) skips the fsync, one of three per block: its write survives a
+    // process crash, and losing it to a power cut costs nothing. Pruned records come back as
+    // garbage, and a request re-proposed for want of its delivered record gets a CONFLICT result
+    // from the ledger's tx index on every peer. Clients hear of commits only once the block's
+    // own (synced) write is done.
+    if (ready.persist.length > 0) await this.store.writeConsensus(ready.persist, { sync: ready.send.length > 0 })
     const persisted = performance.now()
     for (const { to, msg } of ready.send) {
       const frame = encodeMessage(msg)
@@ -148,7 +159,7 @@ export class ConsensusDriver {
       else this.pbft.send(to, frame)
     }
     const executed: Input[] = []
-    for (const d of ready.deliver) executed.push({ type: 'executed', seq: d.seq, blockHash: await this.hooks.execute(d) })
+    for (const d of ready.deliver) executed.push({ type: 'executed', seq: d.seq, blockHash: await this.hooks.execute(d), now: this.clock() })
     const times = { stepped, persisted, executed: performance.now() }
     // 'executed' goes ahead of everything queued: the core needs the parent hash to go on.
     this.#queue.unshift(...executed)

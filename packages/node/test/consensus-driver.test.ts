@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { DEFAULT_CONSENSUS, Signer, checkpointSignBytes, commitSignBytes, keyPairFromSeed, sha256, utf8, verifySignature, type SignDomain } from '@vigil/common'
+import { Replica, digestOf, prepareSignBytes, type Message, type StateTransferRequest } from '@vigil/consensus'
+import { LedgerStore } from '@vigil/storage'
+import { ConsensusDriver } from '../src/consensus/driver.js'
+import { createLogger } from '../src/log.js'
+import { Metrics } from '../src/metrics.js'
+import type { Channel } from '../src/p2p/channel.js'
+
+/**
+ * The driver with a real replica (backup 1 of 4) and a real store: what it persists, how, and in
+ * which order it steps after a block sync. Peers are played by hand with their real signatures.
+ */
+const signers = [0, 1, 2, 3].map((i) => new Signer(keyPairFromSeed(new Uint8Array(32).fill(40 + i))))
+const domain: SignDomain = { chainId: 'driver-test', validatorsHash: sha256(utf8('driver-test validators')) }
+const GENESIS_HASH = sha256(utf8('driver-test genesis'))
+const T0 = 1_700_000_000_000
+
+interface Harness {
+  driver: ConsensusDriver
+  /** The node's clock; executing a block advances it by executeMs. */
+  now: number
+  executeMs: number
+  /** The sync flag of each consensus write, in order. */
+  syncs: boolean[]
+  transfers: StateTransferRequest[]
+  executed: number[]
+}
+
+let dir: string
+let store: LedgerStore
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-driver-'))
+  store = await LedgerStore.open(dir)
+})
+after(async () => {
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function harness(): Harness {
+  const h: Harness = { driver: undefined as unknown as ConsensusDriver, now: T0, executeMs: 0, syncs: [], transfers: [], executed: [] }
+  const replica = new Replica({
+    id: 1,
+    n: 4,
+    params: DEFAULT_CONSENSUS,
+    domain,
+    crypto: { sign: (b) => signers[1]!.sign(b), verify: (i, b, sig) => verifySignature(signers[i]!.publicKey, b, sig) },
+  })
+  const recording = {
+    writeConsensus: (records: Array<{ key: string; value: Uint8Array | null }>, opts: { sync?: boolean } = {}) => {
+      h.syncs.push(opts.sync ?? true)
+      return store.writeConsensus(records, opts)
+    },
+  } as unknown as LedgerStore
+  const channel: Channel = { protocol: 'test', send: () => true, broadcast: () => 3, onFrame: () => {}, counters: () => ({ framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: { queueFull: 0, disconnected: 0, oversized: 0, malformed: 0, unknownPeer: 0, streamError: 0 } }) }
+  h.driver = new ConsensusDriver(
+    replica,
+    recording,
+    channel,
+    {
+      execute: async (d) => (h.executed.push(d.seq), (h.now += h.executeMs), sha256(d.digest)),
+      stateTransfer: (req) => h.transfers.push(req),
+      halt: (err) => assert.fail(`driver halted: ${(err as Error).message}`),
+    },
+    new Metrics(),
+    createLogger('silent'),
+    () => h.now,
+  )
+  h.driver.push({ type: 'stateTransferred', seq: 0, blockHash: GENESIS_HASH })
+  h.driver.push({ type: 'tick', now: T0 })
+  return h
+}
+
+/** Waits (bounded) until `done`; the driver steps asynchronously around its writes. */
+async function until(what: string, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10))
+  assert.ok(done(), `timed out waiting for ${what}`)
+}
+
+/** Peers 0, 2 and 3 order `request` at seq 1 through backup 1; resolves once it executed. */
+async function commitFirst(h: Harness, request: { id: Uint8Array; payload: Uint8Array }, afterPrePrepare = async () => {}, afterPrepares = async () => {}): Promise<void> {
+  const batch = { time: T0, parent: GENESIS_HASH, requests: [request] }
+  const digest = digestOf(batch)
+  const from = (i: number, msg: Message) => h.driver.push({ type: 'message', from: i, msg })
+  from(0, { type: 'preprepare', view: 0, seq: 1, batch, sig: signers[0]!.sign(prepareSignBytes(domain, 0, 1, digest)) })
+  await afterPrePrepare()
+  for (const i of [2, 3]) from(i, { type: 'prepare', view: 0, seq: 1, digest, sig: signers[i]!.sign(prepareSignBytes(domain, 0, 1, digest)) })
+  await afterPrepares()
+  for (const i of [0, 2]) from(i, { type: 'commit', view: 0, seq: 1, digest, sig: signers[i]!.sign(commitSignBytes(domain, 0, 1, digest)) })
+  await until('execution', () => h.executed.length === 1)
+}
+
+const request = (n: number) => ({ id: sha256(utf8(`request ${n}`)), payload: utf8(`request ${n}`) })
+
+describe('consensus driver', () => {
+  it('fsyncs a step that sends a vote, not one that only notes a delivery', async () => {
+    const h = harness()
+    await commitFirst(
+      h,
+      request(1),
+      () => until('the PREPARE', () => h.syncs.length === 1),
+      () => until('the COMMIT', () => h.syncs.length === 2),
+    )
+    // PRE-PREPARE accepted (sends PREPARE), prepared (sends COMMIT): synced. Committed: delivered, sends nothing.
+    assert.deepEqual(h.syncs, [true, true, false])
+    assert.deepEqual(h.executed, [1])
+    await h.driver.stop()
+  })
+
+  it('does not take a slow execution for a silent primary', async () => {
+    const h = harness()
+    // Another request waits while the block takes 5 request timeouts to execute (a write stall).
+    h.driver.push({ type: 'request', request: request(2) })
+    h.executeMs = 5 * DEFAULT_CONSENSUS.viewChangeTimeoutMs
+    await commitFirst(h, request(1))
+    h.driver.push({ type: 'tick', now: (h.now += 5) })
+    // Inputs are stepped in order: once the request after the tick is in, the tick was stepped.
+    h.driver.push({ type: 'request', request: request(3) })
+    await until('the tick', () => h.driver.status.pendingRequests === 2)
+    assert.equal(h.driver.status.viewChanging, false, 'started a view change right after a block executed')
+    await h.driver.stop()
+  })
+
+  it('after a block sync, steps the new height before the clock: it does not ask again for the transfer it just made', async () => {
+    const h = harness()
+    // 2f+1 peers certify a checkpoint at 60, beyond this replica's window: it asks for a transfer.
+    const blockHash = sha256(utf8('block 60'))
+    const sigs = [0, 2, 3].map((replica) => ({ replica, sig: signers[replica]!.sign(checkpointSignBytes(domain, 60, blockHash)) }))
+    h.driver.push({ type: 'message', from: 2, msg: { type: 'stable', cert: { seq: 60, blockHash, sigs } } })
+    await until('the transfer request', () => h.transfers.length === 1)
+    assert.equal(h.transfers[0]!.seq, 60)
+    // The node pauses consensus and syncs past the checkpoint, to 75, in more than the retry delay.
+    await h.driver.pause()
+    h.driver.resume(75, sha256(utf8('block 75')), [], T0 + 10_000)
+    await until('the new height', () => h.driver.status.lastExecuted === 75)
+    assert.equal(h.transfers.length, 1, 'asked for another transfer on resuming')
+    await h.driver.stop()
+  })
+})
