@@ -164,6 +164,11 @@ export class Replica {
     return this.p.viewChangeTimeoutMs * 2 ** Math.min(this.backoff, MAX_BACKOFF)
   }
 
+  /** 2f+1 replicas executed past us: we are the one behind, and cannot judge the primary until we catch up. */
+  private behindCheckpoint(): boolean {
+    return this.ahead !== null && this.ahead.seq > this.lastDelivered
+  }
+
   /** How long an outstanding request may wait without progress before the primary is suspected. */
   private requestTimeout(): number {
     return Math.max(this.timeout(), Math.min(CYCLE_FACTOR * this.cycleMs, CYCLE_CAP * this.p.viewChangeTimeoutMs))
@@ -227,16 +232,24 @@ export class Replica {
   }
 
   private onTick(now: number): void {
+    // No tick for a whole request timeout: this replica did not run (a stopped process, a VM
+    // pause, a long GC). The primary cannot be blamed for that time, and waking up into a view
+    // change nobody else starts would leave this replica out of consensus: timers restart.
+    const stalled = now - this.now > this.requestTimeout()
     this.now = Math.max(this.now, now)
+    if (stalled) {
+      this.lastProgressAt = this.now
+      if (this.vcDeadline !== null) this.vcDeadline = this.now + this.timeout()
+    }
     if (this.changing) {
       if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1, `no NEW-VIEW for view ${this.target} in time`)
-    } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0) {
+    } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0 && !this.behindCheckpoint()) {
       // An outstanding request (oldest first, as an honest primary batches them) and no requests executed for a whole timeout: suspect the primary.
       const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt)
       const timeout = this.requestTimeout()
       if (this.now >= since + timeout) this.startViewChange(this.view + 1, `a request waited ${this.now - since} ms with no batch executed (timeout ${timeout} ms)`)
     }
-    if (this.ahead !== null && this.ahead.seq > this.lastDelivered && this.now >= this.transferRetryAt) this.requestTransfer()
+    if (this.behindCheckpoint() && this.now >= this.transferRetryAt) this.requestTransfer()
     if (this.now >= this.nextRetransmit) {
       this.nextRetransmit = this.now + this.retransmitMs
       this.retransmit()

@@ -257,6 +257,34 @@ describe('view change', () => {
     assert.ok(net.runUntil(() => [1, 2, 3].every((i) => net.replicas[i]!.status().view >= 1), 8 * PARAMS.viewChangeTimeoutMs + 500), 'a silent primary is still replaced within the cap')
   })
 
+  it('does not blame the primary for its own stall, but still suspects a silent one afterwards', () => {
+    const net = new TestNet(4)
+    net.filter = (e) => e.from !== 0 && e.to !== 0
+    net.submit(request(1), [1])
+    net.tick(5, [1])
+    // No tick for ten request timeouts (a stopped process): on waking, timers restart.
+    net.now += 10 * PARAMS.viewChangeTimeoutMs
+    assert.equal(net.step(1, { type: 'tick', now: net.now }).viewChange, null, 'started a view change on waking')
+    net.tick(PARAMS.viewChangeTimeoutMs / 2, [1])
+    assert.equal(net.replicas[1]!.status().viewChanging, false)
+    // The primary stays silent for a whole timeout after that: now it is suspected.
+    net.tick(PARAMS.viewChangeTimeoutMs / 2 + 5, [1])
+    assert.equal(net.replicas[1]!.status().viewChanging, true)
+  })
+
+  it('a replica behind a stable checkpoint fetches state instead of suspecting the primary', () => {
+    const net = new TestNet(4)
+    net.filter = () => false
+    net.submit(request(1), [1])
+    const seq = PARAMS.watermarkWindow + PARAMS.checkpointInterval
+    const blockHash = new Uint8Array(32).fill(7)
+    const sigs = [0, 2, 3].map((replica) => ({ replica, sig: net.cryptos[replica]!.sign(checkpointSignBytes(DOMAIN, seq, blockHash)) }))
+    assert.ok(net.step(1, { type: 'message', from: 2, msg: { type: 'stable', cert: { seq, blockHash, sigs } } }).stateTransfer !== null)
+    for (let t = 0; t < 10; t++) net.tick(PARAMS.viewChangeTimeoutMs, [1])
+    assert.equal(net.replicas[1]!.status().viewChanging, false)
+    assert.ok(net.readies[1]!.filter((r) => r.stateTransfer !== null).length > 1, 'retries the transfer')
+  })
+
   it('one faulty backup cannot block progress', () => {
     const net = new TestNet(4)
     net.filter = (e) => e.from !== 3 && e.to !== 3
@@ -321,7 +349,7 @@ describe('restart', () => {
 
     // A view change survives the restart too: no going back to view 0.
     net.step(1, { type: 'request', request: request(1) })
-    net.tick(10_000, [1])
+    for (let t = 0; t < 20; t++) net.tick(PARAMS.viewChangeTimeoutMs / 2, [1])
     assert.ok(net.replicas[1]!.status().viewChanging)
     const vc = net.readies[1]!.flatMap((x) => x.send).find((s) => s.msg.type === 'viewchange')!.msg
     net.restart(1)

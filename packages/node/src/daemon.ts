@@ -146,7 +146,7 @@ export class VigilNode {
 
     this.#pbft.onFrame((from, frame) => {
       try {
-        this.driver.push({ type: 'message', from, msg: decodeMessage(frame, MAX_PBFT_FRAME_BYTES) })
+        this.driver.push({ type: 'message', from, msg: decodeMessage(frame, MAX_PBFT_FRAME_BYTES) }, frame.byteLength)
       } catch (err) {
         this.metrics.dropped.inc({ reason: 'malformed' })
         this.log.debug({ from, err: (err as Error).message }, 'malformed consensus message dropped')

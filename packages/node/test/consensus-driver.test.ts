@@ -82,16 +82,21 @@ async function until(what: string, done: () => boolean): Promise<void> {
   assert.ok(done(), `timed out waiting for ${what}`)
 }
 
-/** Peers 0, 2 and 3 order `request` at seq 1 through backup 1; resolves once it executed. */
-async function commitFirst(h: Harness, request: { id: Uint8Array; payload: Uint8Array }, afterPrePrepare = async () => {}, afterPrepares = async () => {}): Promise<void> {
-  const batch = { time: T0, parent: GENESIS_HASH, requests: [request] }
+/** Peers 0, 2 and 3 send backup 1 what orders `request` at `seq` (on block `parent`), with a hook after the PRE-PREPARE and after the PREPAREs. */
+async function order(h: Harness, seq: number, parent: Uint8Array, request: { id: Uint8Array; payload: Uint8Array }, afterPrePrepare = async () => {}, afterPrepares = async () => {}): Promise<void> {
+  const batch = { time: T0, parent, requests: [request] }
   const digest = digestOf(batch)
   const from = (i: number, msg: Message) => h.driver.push({ type: 'message', from: i, msg })
-  from(0, { type: 'preprepare', view: 0, seq: 1, batch, sig: signers[0]!.sign(prepareSignBytes(domain, 0, 1, digest)) })
+  from(0, { type: 'preprepare', view: 0, seq, batch, sig: signers[0]!.sign(prepareSignBytes(domain, 0, seq, digest)) })
   await afterPrePrepare()
-  for (const i of [2, 3]) from(i, { type: 'prepare', view: 0, seq: 1, digest, sig: signers[i]!.sign(prepareSignBytes(domain, 0, 1, digest)) })
+  for (const i of [2, 3]) from(i, { type: 'prepare', view: 0, seq, digest, sig: signers[i]!.sign(prepareSignBytes(domain, 0, seq, digest)) })
   await afterPrepares()
-  for (const i of [0, 2]) from(i, { type: 'commit', view: 0, seq: 1, digest, sig: signers[i]!.sign(commitSignBytes(domain, 0, 1, digest)) })
+  for (const i of [0, 2]) from(i, { type: 'commit', view: 0, seq, digest, sig: signers[i]!.sign(commitSignBytes(domain, 0, seq, digest)) })
+}
+
+/** order() at seq 1; resolves once it executed. */
+async function commitFirst(h: Harness, request: { id: Uint8Array; payload: Uint8Array }, afterPrePrepare?: () => Promise<void>, afterPrepares?: () => Promise<void>): Promise<void> {
+  await order(h, 1, GENESIS_HASH, request, afterPrePrepare, afterPrepares)
   await until('execution', () => h.executed.length === 1)
 }
 
@@ -139,6 +144,17 @@ describe('consensus driver', () => {
     h.driver.resume(75, sha256(utf8('block 75')), [], T0 + 10_000)
     await until('the new height', () => h.driver.status.lastExecuted === 75)
     assert.equal(h.transfers.length, 1, 'asked for another transfer on resuming')
+    await h.driver.stop()
+  })
+
+  it('holds the votes that arrive during a block sync and steps them after the new height', async () => {
+    const h = harness()
+    await h.driver.pause()
+    // While the node syncs to 25, the others order 26 on block 25.
+    const head = sha256(utf8('block 25'))
+    await order(h, 26, head, request(26))
+    h.driver.resume(25, head, [], T0 + 1_000)
+    await until('block 26 executed', () => h.executed.includes(26))
     await h.driver.stop()
   })
 })

@@ -14,6 +14,10 @@ export interface DriverHooks {
   halt(err: unknown): void
 }
 
+/** Bounds on the messages held while paused: a few seconds of traffic at full load. */
+const HELD_MAX_MESSAGES = 8192
+const HELD_MAX_BYTES = 64 * 1024 * 1024
+
 /** performance.now() after each part of a step, for the trace. */
 interface ApplyTimes {
   stepped: number
@@ -36,6 +40,9 @@ export class ConsensusDriver {
   #idle: Promise<void> = Promise.resolve()
   #view = -1
   readonly #trace: boolean
+  /** Messages that arrived while paused, oldest first (see push). */
+  #held: Array<{ input: Input; bytes: number }> = []
+  #heldBytes = 0
 
   constructor(
     private readonly replica: Replica,
@@ -74,13 +81,21 @@ export class ConsensusDriver {
     return this.replica.status()
   }
 
-  /** Queues an input; the queue is bounded by what feeds it (channel queues, mempool, ticks). */
-  push(input: Input): void {
+  /**
+   * Queues an input; the queue is bounded by what feeds it (channel queues, mempool, ticks).
+   * `bytes`: a message's frame size, for the bound on messages held during a pause.
+   */
+  push(input: Input, bytes = 0): void {
     if (this.#stopped) return
-    // While block sync owns the store, consensus traffic is about heights we do not have yet,
-    // and requests may be committed by the blocks being synced: the node re-feeds its pruned
-    // mempool on resume instead.
-    if (this.#paused) return
+    // While block sync owns the store, requests may be committed by the blocks being synced:
+    // the node re-feeds its pruned mempool on resume instead. Messages are held (the newest,
+    // bounded) and stepped after the new height: they carry the votes for the blocks made while
+    // the sync ran its last round, which the core would otherwise ask for again, a few blocks per
+    // status round trip, and a checkpoint passing it meanwhile meant another sync.
+    if (this.#paused) {
+      if (input.type === 'message') this.#hold(input, bytes)
+      return
+    }
     if (input.type === 'tick') {
       // Ticks carry the current time; one pending tick is enough.
       if (this.#tickQueued) return
@@ -94,6 +109,12 @@ export class ConsensusDriver {
     if (!this.#running) this.#idle = this.#pump()
   }
 
+  #hold(input: Input, bytes: number): void {
+    this.#held.push({ input, bytes })
+    this.#heldBytes += bytes
+    while (this.#held.length > HELD_MAX_MESSAGES || this.#heldBytes > HELD_MAX_BYTES) this.#heldBytes -= this.#held.shift()!.bytes
+  }
+
   /** Stops stepping (block sync is about to write blocks); resolves once the step in hand is done. */
   async pause(): Promise<void> {
     this.#paused = true
@@ -102,17 +123,20 @@ export class ConsensusDriver {
 
   /**
    * Steps again: first how far the ledger now reaches, then the current time (no ticks reached
-   * the core while paused), then the still-pending requests, stamped with that time (with a
-   * stale clock they would look overdue and start a needless view change). The ledger comes
-   * before the clock: a tick on the old height would find the transfer it asked for overdue
-   * and ask again, pausing consensus for another sync before the core heard of this one. A
-   * peer lagging under load then chased the tip by block sync forever and never voted again.
+   * the core while paused), then the messages held meanwhile, then the still-pending requests,
+   * stamped with that time (with a stale clock they would look overdue and start a needless
+   * view change). The ledger comes before the clock: a tick on the old height would find the
+   * transfer it asked for overdue and ask again, pausing consensus for another sync before the
+   * core heard of this one. A peer lagging under load then chased the tip by block sync forever
+   * and never voted again.
    */
   resume(seq: number, blockHash: Uint8Array, pending: Iterable<Input>, now: number): void {
     this.#paused = false
     this.#queue.length = 0
     this.#tickQueued = false
-    this.#queue.push({ type: 'stateTransferred', seq, blockHash }, { type: 'tick', now }, ...pending)
+    this.#queue.push({ type: 'stateTransferred', seq, blockHash }, { type: 'tick', now }, ...this.#held.map((h) => h.input), ...pending)
+    this.#held = []
+    this.#heldBytes = 0
     this.#kick()
   }
 
