@@ -140,7 +140,8 @@ const cpuTicks = (pid: number): number => {
   return Number(f[11]) + Number(f[12])
 }
 
-const rssMb = (pid: number): number => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024)
+/** A process's resident memory in MB: all (VmRSS), or its private part (RssAnon) or its mapped files (RssFile: code, LevelDB's tables). */
+const rssMb = (pid: number, field = 'VmRSS'): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024)
 
 function dirBytes(dir: string): number {
   let total = 0
@@ -158,6 +159,8 @@ async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<
     console.log(`  ${committed} transactions committed (${Math.round((performance.now() - t0) / 1000)} s)`)
   }
   const rss = c.procs.map((p) => rssMb(p!.pid!))
+  const anon = c.procs.map((p) => rssMb(p!.pid!, 'RssAnon'))
+  const files = c.procs.map((p) => rssMb(p!.pid!, 'RssFile'))
   const height = (await c.status(0))!.height
   // The consensus log and pools stay bounded however long the run: shown beside the RSS.
   const bookkeeping = await Promise.all([0, 1, 2, 3].map(async (i) => {
@@ -171,7 +174,7 @@ async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<
   const secs = (performance.now() - v0) / 1000
   const audit = JSON.parse(stdout) as { ok?: boolean; txs?: number; blocks?: number }
   return {
-    committed, blocks: height, rssMbPerPeer: rss, bookkeeping, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
+    committed, blocks: height, rssMbPerPeer: rss, anonMbPerPeer: anon, fileMbPerPeer: files, bookkeeping, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
     verify: { ok: audit.ok, blocks: audit.blocks, txs: audit.txs, seconds: Number(secs.toFixed(1)), txPerSec: Math.round((audit.txs ?? 0) / secs) },
   }
 }
@@ -348,7 +351,7 @@ async function main() {
     console.log(`memory: loading a fresh 4-peer cluster at ${rate} tx/s until ${total} transactions are committed`)
     const m = await withCluster(4, (c4) => memoryAndAudit(c4, total, rate))
     out.memory = m
-    console.log(`after ${m.committed} transactions: RSS per peer ${(m.rssMbPerPeer as number[]).join(', ')} MB; ${m.diskBytesPerTx} disk bytes per transaction (${m.diskMb} MB); consensus log entries / pending per peer: ${(m.bookkeeping as Array<{ logEntries: number; pendingRequests: number }>).map((b) => `${b.logEntries}/${b.pendingRequests}`).join(', ')}`)
+    console.log(`after ${m.committed} transactions: RSS per peer ${(m.rssMbPerPeer as number[]).join(', ')} MB (private ${(m.anonMbPerPeer as number[]).join(', ')}; mapped files ${(m.fileMbPerPeer as number[]).join(', ')}); ${m.diskBytesPerTx} disk bytes per transaction (${m.diskMb} MB); consensus log entries / pending per peer: ${(m.bookkeeping as Array<{ logEntries: number; pendingRequests: number }>).map((b) => `${b.logEntries}/${b.pendingRequests}`).join(', ')}`)
     if ((m.rssMbPerPeer as number[]).some((mb) => mb >= 300)) console.log(`  goal < 300 MB not met; bottleneck: ${BOTTLENECK.memory}`)
     const v = m.verify as { txs: number; seconds: number; txPerSec: number; ok: boolean }
     console.log(`vigil verify --home on that chain: ${v.txs} transactions in ${v.seconds} s = ${v.txPerSec} tx/s (intact: ${v.ok})`)

@@ -1,5 +1,13 @@
 /**
- * Ids of recently committed transactions (hex), oldest forgotten first. Lets the node refuse,
+ * A 32-byte id as the 32-character one-byte string of its bytes: what the node keeps in its
+ * RecentIds sets. In a heap snapshot of a peer at 120,000 transactions, strings were 27 MB of
+ * the 57 MB of JS heap, most of them these sets' keys: 64 hex characters take 80 bytes of heap,
+ * 32 one-byte characters 48 (and the checked-signature keys, id and signature in hex, 208).
+ */
+export const idKey = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1')
+
+/**
+ * Ids of recently committed transactions (see idKey), oldest forgotten first. Lets the node refuse,
  * without a disk read, a forwarded transaction or a proposed batch that repeats one just
  * committed (stale mempools after a restart or a view change). Older repeats are caught by
  * the executor's index lookup.
