@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import {
   DecodeError, Signer, concatBytes, decodeBlockToRebuild, decodeBlockTxs, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
   encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
-  signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
+  equalBytes, keyOf, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
 import { fastDecode, fastEncode } from '../src/cbor-fast.js'
 
@@ -35,6 +35,21 @@ const { anyValue } = fc.letrec((tie) => ({
     fc.array(tie('anyValue'), { maxLength: 30 }), fc.dictionary(jsonKey, tie('anyValue'), { maxKeys: 30 }),
   ),
 }))
+
+describe('map keys of hashes', () => {
+  it('keyOf is one to one and reads only its own view of the bytes', () => {
+    const a = new Uint8Array(32).fill(0xfe)
+    const b = a.slice()
+    b[31] = 0
+    assert.equal(keyOf(a).length, 16)
+    assert.equal(keyOf(a), keyOf(a.slice()))
+    assert.notEqual(keyOf(a), keyOf(b))
+    const big = new Uint8Array(64).fill(7)
+    big.set(a, 16)
+    assert.equal(keyOf(big.subarray(16, 48)), keyOf(a))
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (x, y) => (keyOf(x) === keyOf(y)) === equalBytes(x, y)))
+  })
+})
 
 describe('canonical encoding', () => {
   it('round-trips JSON-like values and rejects non-canonical bytes', () => {

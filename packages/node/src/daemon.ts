@@ -1,7 +1,7 @@
 import './p2p/index.js'
 import { performance } from 'node:perf_hooks'
 import {
-  Signer, ValidationError, checkTxChain, concatBytes, decodeTx, equalBytes, genesisHash, headerHash, sha256, toHex, validatorsHash, verifySignature, verifyTx,
+  Signer, ValidationError, checkTxChain, concatBytes, decodeTx, equalBytes, genesisHash, headerHash, keyOf, sha256, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
 import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
@@ -19,7 +19,7 @@ import { genesisBlock } from './ledger/genesis-block.js'
 import type { Logger } from './log.js'
 import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip } from './mempool/gossip.js'
 import { Mempool } from './mempool/mempool.js'
-import { RecentIds, idKey } from './mempool/recent.js'
+import { RecentIds } from './mempool/recent.js'
 import { sharedSigPool, txCheck } from './crypto/index.js'
 import { Metrics } from './metrics.js'
 import type { Channel } from './p2p/channel.js'
@@ -278,7 +278,7 @@ export class VigilNode {
    */
   async submit(txs: readonly Tx[]): Promise<Array<Admission | Error>> {
     const out: Array<Admission | Error> = txs.map((tx) => {
-      if (this.#recent.has(idKey(tx.id))) return 'committed'
+      if (this.#recent.has(keyOf(tx.id))) return 'committed'
       if (this.mempool.has(toHex(tx.id))) return 'known'
       if (this.mempool.size >= this.mempool.maxTxs) return 'full'
       return 'added'
@@ -313,7 +313,7 @@ export class VigilNode {
    * transaction may have committed while it ran, so the recent ids are checked again here.
    */
   #admit(tx: Tx): Admission {
-    if (this.#recent.has(idKey(tx.id))) return 'committed'
+    if (this.#recent.has(keyOf(tx.id))) return 'committed'
     const r = this.mempool.admit(tx, performance.now())
     if (r === 'added') {
       this.metrics.mempoolSize.set(this.mempool.size)
@@ -346,7 +346,7 @@ export class VigilNode {
       if (this.mempool.size + decoded.length >= this.mempool.maxTxs) break
       try {
         const tx = decodeTx(bytes)
-        if (!this.mempool.has(toHex(tx.id)) && !this.#recent.has(idKey(tx.id))) decoded.push(tx)
+        if (!this.mempool.has(toHex(tx.id)) && !this.#recent.has(keyOf(tx.id))) decoded.push(tx)
       } catch (err) {
         invalid(err as Error)
       }
@@ -404,7 +404,7 @@ export class VigilNode {
 
   /** A request inside a PRE-PREPARE: a well-formed transaction for this chain with a valid signature. */
   #validRequest(r: Request): boolean {
-    if (this.#recent.has(idKey(r.id))) return false
+    if (this.#recent.has(keyOf(r.id))) return false
     if (this.mempool.has(toHex(r.id))) return true
     try {
       const tx = decodeTx(r.payload)
@@ -443,7 +443,7 @@ export class VigilNode {
     const now = performance.now()
     this.metrics.height.set(h)
     this.metrics.batchSize.observe(block.txs.length)
-    for (const t of block.txs) this.#recent.add(idKey(t.id))
+    for (const t of block.txs) this.#recent.add(keyOf(t.id))
     const ids = block.txs.map((t) => toHex(t.id))
     for (const e of this.mempool.remove(ids)) this.metrics.commitLatency.observe((now - e.seenAt) / 1000)
     this.metrics.mempoolSize.set(this.mempool.size)
@@ -485,8 +485,8 @@ export class VigilNode {
 /** What became of a submitted transaction. */
 export type Admission = 'added' | 'known' | 'committed' | 'full'
 
-/** Id and signature, hashed to 32 bytes (see idKey): a checked pair is remembered in 48 bytes of heap, not 208 as hex. */
-const checkedKey = (tx: Tx): string => idKey(sha256(concatBytes(tx.id, tx.sig)))
+/** Id and signature, hashed to 32 bytes (see RecentIds): a checked pair is remembered in 48 bytes of heap, not 208 as hex. */
+const checkedKey = (tx: Tx): string => keyOf(sha256(concatBytes(tx.id, tx.sig)))
 
 /** A client transaction as the consensus core takes it. */
 const requestInput = (tx: Tx): Input => ({ type: 'request', request: { id: tx.id, payload: tx.bytes } })

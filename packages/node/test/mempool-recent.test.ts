@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RecentIds, idKey } from '../src/mempool/recent.js'
+import { RecentIds } from '../src/mempool/recent.js'
 
 test('recent ids: remembers at least the last max/2, at most max, oldest forgotten first', () => {
   const r = new RecentIds(10)
@@ -22,17 +22,4 @@ test('recent ids: adding past the limit stays cheap (no FIFO walk over deleted S
   // A Set used as a FIFO took ~0.3 ms per add here once full (~2 minutes for this loop).
   assert.ok(performance.now() - t < 20_000, `${(performance.now() - t).toFixed(0)} ms`)
   assert.ok(r.size <= max)
-})
-
-test('recent ids: idKey keeps an id as its own 32 bytes, one to one', () => {
-  const a = new Uint8Array(32).fill(0xfe)
-  const b = a.slice()
-  b[31] = 0
-  assert.equal(idKey(a).length, 32)
-  assert.equal(idKey(a), idKey(a.slice()))
-  assert.notEqual(idKey(a), idKey(b))
-  // A view into a larger buffer gives the key of its own bytes only.
-  const big = new Uint8Array(64).fill(7)
-  big.set(a, 16)
-  assert.equal(idKey(big.subarray(16, 48)), idKey(a))
 })

@@ -9,6 +9,7 @@ import {
   encodeBlock,
   encodeHeader,
   equalBytes,
+  keyOf,
   resultsRootOfSlices,
   toHex,
   txRootOf,
@@ -105,7 +106,7 @@ export function checkBody(block: Block, enc: EncodedBlock): void {
   const ids = new Set<string>()
   txs.forEach((t, i) => {
     if (!(t.id instanceof Uint8Array) || t.id.byteLength !== HASH_BYTES) fail(`block.txs[${i}].id`, 'must be 32 bytes')
-    const id = Buffer.from(t.id.buffer, t.id.byteOffset, HASH_BYTES).toString('latin1')
+    const id = keyOf(t.id)
     if (ids.has(id)) fail(`block.txs[${i}]`, 'appears twice in the block')
     ids.add(id)
   })
