@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_CONSENSUS, Signer, checkpointSignBytes, commitSignBytes, keyPairFromSeed, sha256, utf8, verifySignature, type SignDomain } from '@vigil/common'
-import { Replica, digestOf, prepareSignBytes, type Message, type StateTransferRequest } from '@vigil/consensus'
+import { Replica, decodeMessage, digestOf, prepareSignBytes, type Message, type StateTransferRequest } from '@vigil/consensus'
 import { LedgerStore } from '@vigil/storage'
 import { ConsensusDriver } from '../src/consensus/driver.js'
 import { createLogger } from '../src/log.js'
@@ -27,6 +27,8 @@ interface Harness {
   executeMs: number
   /** The sync flag of each consensus write, in order. */
   syncs: boolean[]
+  /** Consensus writes (once durable) and votes sent, in order. */
+  events: string[]
   transfers: StateTransferRequest[]
   executed: number[]
 }
@@ -43,7 +45,7 @@ after(async () => {
 })
 
 function harness(): Harness {
-  const h: Harness = { driver: undefined as unknown as ConsensusDriver, now: T0, executeMs: 0, syncs: [], transfers: [], executed: [] }
+  const h: Harness = { driver: undefined as unknown as ConsensusDriver, now: T0, executeMs: 0, syncs: [], events: [], transfers: [], executed: [] }
   const replica = new Replica({
     id: 1,
     n: 4,
@@ -52,12 +54,14 @@ function harness(): Harness {
     crypto: { sign: (b) => signers[1]!.sign(b), verify: (i, b, sig) => verifySignature(signers[i]!.publicKey, b, sig) },
   })
   const recording = {
-    writeConsensus: (records: Array<{ key: string; value: Uint8Array | null }>, opts: { sync?: boolean } = {}) => {
+    writeConsensus: async (records: Array<{ key: string; value: Uint8Array | null }>, opts: { sync?: boolean } = {}) => {
       h.syncs.push(opts.sync ?? true)
-      return store.writeConsensus(records, opts)
+      await store.writeConsensus(records, opts)
+      h.events.push('written')
     },
   } as unknown as LedgerStore
-  const channel: Channel = { protocol: 'test', send: () => true, broadcast: () => 3, onFrame: () => {}, counters: () => ({ framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: { queueFull: 0, disconnected: 0, oversized: 0, malformed: 0, unknownPeer: 0, streamError: 0 } }) }
+  const sent = (frame: Uint8Array): void => void h.events.push(decodeMessage(frame, frame.byteLength).type)
+  const channel: Channel = { protocol: 'test', send: (_, f) => (sent(f), true), broadcast: (f) => (sent(f), 3), onFrame: () => {}, counters: () => ({ framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: { queueFull: 0, disconnected: 0, oversized: 0, malformed: 0, unknownPeer: 0, streamError: 0 } }) }
   h.driver = new ConsensusDriver(
     replica,
     recording,
@@ -84,14 +88,24 @@ async function until(what: string, done: () => boolean): Promise<void> {
 
 /** Peers 0, 2 and 3 send backup 1 what orders `request` at `seq` (on block `parent`), with a hook after the PRE-PREPARE and after the PREPAREs. */
 async function order(h: Harness, seq: number, parent: Uint8Array, request: { id: Uint8Array; payload: Uint8Array }, afterPrePrepare = async () => {}, afterPrepares = async () => {}): Promise<void> {
+  const [prePrepare, prepares, commits] = orderingMessages(seq, parent, request)
+  const from = ([i, msg]: [number, Message]) => h.driver.push({ type: 'message', from: i, msg })
+  from(prePrepare)
+  await afterPrePrepare()
+  prepares.forEach(from)
+  await afterPrepares()
+  commits.forEach(from)
+}
+
+/** The PRE-PREPARE (from 0), PREPAREs (2, 3) and COMMITs (0, 2) that order `request` at `seq`, with their senders. */
+function orderingMessages(seq: number, parent: Uint8Array, request: { id: Uint8Array; payload: Uint8Array }): [[number, Message], Array<[number, Message]>, Array<[number, Message]>] {
   const batch = { time: T0, parent, requests: [request] }
   const digest = digestOf(batch)
-  const from = (i: number, msg: Message) => h.driver.push({ type: 'message', from: i, msg })
-  from(0, { type: 'preprepare', view: 0, seq, batch, sig: signers[0]!.sign(prepareSignBytes(domain, 0, seq, digest)) })
-  await afterPrePrepare()
-  for (const i of [2, 3]) from(i, { type: 'prepare', view: 0, seq, digest, sig: signers[i]!.sign(prepareSignBytes(domain, 0, seq, digest)) })
-  await afterPrepares()
-  for (const i of [0, 2]) from(i, { type: 'commit', view: 0, seq, digest, sig: signers[i]!.sign(commitSignBytes(domain, 0, seq, digest)) })
+  return [
+    [0, { type: 'preprepare', view: 0, seq, batch, sig: signers[0]!.sign(prepareSignBytes(domain, 0, seq, digest)) }],
+    [2, 3].map((i) => [i, { type: 'prepare', view: 0, seq, digest, sig: signers[i]!.sign(prepareSignBytes(domain, 0, seq, digest)) }]),
+    [0, 2].map((i) => [i, { type: 'commit', view: 0, seq, digest, sig: signers[i]!.sign(commitSignBytes(domain, 0, seq, digest)) }]),
+  ]
 }
 
 /** order() at seq 1; resolves once it executed. */
@@ -114,6 +128,19 @@ describe('consensus driver', () => {
     // PRE-PREPARE accepted (sends PREPARE), prepared (sends COMMIT): synced. Committed: delivered, sends nothing.
     assert.deepEqual(h.syncs, [true, true, false])
     assert.deepEqual(h.executed, [1])
+    await h.driver.stop()
+  })
+
+  it('steps a burst of messages as one round: one synced write, made before the votes go out', async () => {
+    const h = harness()
+    // Everything that orders seq 1 arrives in one task (as the frames of one socket read do).
+    const [prePrepare, prepares, commits] = orderingMessages(1, GENESIS_HASH, request(1))
+    for (const [from, msg] of [prePrepare, ...prepares, ...commits]) h.driver.push({ type: 'message', from, msg })
+    await until('execution', () => h.executed.length === 1)
+    // Unbatched, this was three writes (two synced). Nothing leaves before the one write: the boot
+    // steps' STATUS, the PREPARE and the COMMIT all follow it.
+    assert.deepEqual(h.syncs, [true])
+    assert.deepEqual(h.events, ['written', 'status', 'prepare', 'commit'])
     await h.driver.stop()
   })
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { afterEach, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -21,6 +22,9 @@ const started = new Started()
 afterEach(() => started.stopAll())
 
 type Received = Array<{ from: number; text: string }>
+
+/** Write syscalls this process made so far (both test peers run in it). */
+const writeSyscalls = (): number => Number(/^syscw: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1])
 
 /** A started PeerLinks with a PBFT channel whose frames are recorded. */
 function node(set: ReturnType<typeof validatorSet>, i: number, maxFrameBytes = 64 * 1024) {
@@ -66,6 +70,26 @@ describe('p2p links', { timeout: 60_000 }, () => {
     assert.equal(c.framesOut, 503)
     assert.equal(Object.values(c.drops).reduce((a, b) => a + b, 0), 0)
     assert.throws(() => nodes[1]!.pbft.send(1, bytes('self')), RangeError)
+  })
+
+  it('a small frame costs one write syscall: Noise\'s chunks go out together, and yamux does not answer each frame with a window update', async (t) => {
+    if (!existsSync('/proc/self/io')) return t.skip('needs /proc/self/io (Linux)')
+    const set = validatorSet(await freePorts(2))
+    const [a, b] = [0, 1].map((i) => node(set, i))
+    await Promise.all([a!.links.start(), b!.links.start()])
+    await waitFor('linked', () => fullyConnected([a!, b!]))
+    const send = async (k: number): Promise<void> => {
+      a!.pbft.send(1, bytes(`frame ${k}`))
+      await waitFor(`frame ${k}`, () => b!.got.length === k + 1, 5_000, 1)
+    }
+    await send(0)
+    // One frame at a time (each delivered before the next), so the channel cannot coalesce them.
+    const FRAMES = 200
+    const before = writeSyscalls()
+    for (let k = 1; k <= FRAMES; k++) await send(k)
+    const perFrame = (writeSyscalls() - before) / FRAMES
+    // Unpatched @libp2p/tcp and @libp2p/yamux (see patches/): ~4, a length prefix and a ciphertext each way.
+    assert.ok(perFrame < 1.5, `${perFrame.toFixed(2)} write syscalls per frame`)
   })
 
   it('fails start() cleanly when the listen port is taken', async () => {

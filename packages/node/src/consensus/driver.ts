@@ -18,6 +18,23 @@ export interface DriverHooks {
 const HELD_MAX_MESSAGES = 8192
 const HELD_MAX_BYTES = 64 * 1024 * 1024
 
+/** Inputs stepped before their Readys are applied together (see #pump): bounds a round's latency. */
+const STEPS_PER_ROUND = 256
+
+/** Readys of consecutive steps as one, in step order; only the last can deliver or ask for a transfer. */
+function mergeReadys(readys: Ready[]): Ready {
+  const last = readys[readys.length - 1]!
+  return {
+    persist: readys.flatMap((r) => r.persist),
+    send: readys.flatMap((r) => r.send),
+    deliver: last.deliver,
+    stateTransfer: last.stateTransfer,
+    faults: readys.flatMap((r) => r.faults),
+    dropped: readys.flatMap((r) => r.dropped),
+    viewChange: readys.findLast((r) => r.viewChange !== null)?.viewChange ?? null,
+  }
+}
+
 /** performance.now() after each part of a step, for the trace. */
 interface ApplyTimes {
   stepped: number
@@ -105,8 +122,11 @@ export class ConsensusDriver {
     this.#kick()
   }
 
+  /** Starts a pump after the current task, so that inputs pushed together (one socket read's frames) are stepped as one round. */
   #kick(): void {
-    if (!this.#running) this.#idle = this.#pump()
+    if (this.#running) return
+    this.#running = true
+    this.#idle = Promise.resolve().then(() => this.#pump())
   }
 
   #hold(input: Input, bytes: number): void {
@@ -147,16 +167,27 @@ export class ConsensusDriver {
     await this.#idle
   }
 
+  /**
+   * Steps the queued inputs in rounds: every input queued when a round starts (up to
+   * STEPS_PER_ROUND) is stepped, and their Readys are applied as one, so a burst of votes costs
+   * one durable write and one fsync instead of one each (etcd raft's Ready batches the same way).
+   * Persist-before-send still holds for every step. A round ends at a step that delivers or asks
+   * for a transfer: the core must hear 'executed' (and the node must sync) before anything else.
+   */
   async #pump(): Promise<void> {
-    this.#running = true
     try {
       while (this.#queue.length > 0 && !this.#stopped && !this.#paused) {
-        const input = this.#queue.shift()!
-        if (input.type === 'tick') this.#tickQueued = false
         const t0 = performance.now()
-        const ready = this.replica.step(input)
-        const times = await this.#apply(ready)
-        if (this.#trace && input.type !== 'tick') this.#traceStep(input, ready, t0, times)
+        const steps: Array<{ input: Input; ready: Ready }> = []
+        do {
+          const input = this.#queue.shift()!
+          if (input.type === 'tick') this.#tickQueued = false
+          const ready = this.replica.step(input)
+          steps.push({ input, ready })
+          if (ready.deliver.length > 0 || ready.stateTransfer !== null) break
+        } while (this.#queue.length > 0 && steps.length < STEPS_PER_ROUND)
+        const times = await this.#apply(steps.length === 1 ? steps[0]!.ready : mergeReadys(steps.map((s) => s.ready)))
+        if (this.#trace) for (const { input, ready } of steps) if (input.type !== 'tick') this.#traceStep(input, ready, t0, times)
       }
     } catch (err) {
       this.#stopped = true
