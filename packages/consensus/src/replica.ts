@@ -169,6 +169,32 @@ export class Replica {
     return this.ahead !== null && this.ahead.seq > this.lastDelivered
   }
 
+  /**
+   * When a backup suspects the primary: an outstanding request (oldest first, as an honest
+   * primary batches them) and no batch executed for a whole request timeout. Null: no suspicion
+   * pending (primary, changing views, nothing outstanding, or behind a checkpoint).
+   */
+  private suspectPrimaryAt(): number | null {
+    if (this.changing || this.isPrimary || this.lastExecuted < 0 || this.pool.size === 0 || this.behindCheckpoint()) return null
+    return Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt) + this.requestTimeout()
+  }
+
+  /**
+   * The clock reading at which a tick would make this replica act: a batch falling due, a
+   * view-change or request timeout, a transfer retry, the next retransmission. The node
+   * schedules its next tick for then instead of ticking on a fixed short period.
+   */
+  nextDeadline(): number {
+    let at = this.nextRetransmit
+    const consider = (t: number | null): void => {
+      if (t !== null && t < at) at = t
+    }
+    consider(this.changing ? this.vcDeadline : this.suspectPrimaryAt())
+    if (this.behindCheckpoint()) consider(this.transferRetryAt)
+    consider(this.proposalDueAt())
+    return at
+  }
+
   /** How long an outstanding request may wait without progress before the primary is suspected. */
   private requestTimeout(): number {
     return Math.max(this.timeout(), Math.min(CYCLE_FACTOR * this.cycleMs, CYCLE_CAP * this.p.viewChangeTimeoutMs))
@@ -243,11 +269,12 @@ export class Replica {
     }
     if (this.changing) {
       if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1, `no NEW-VIEW for view ${this.target} in time`)
-    } else if (!this.isPrimary && this.lastExecuted >= 0 && this.pool.size > 0 && !this.behindCheckpoint()) {
-      // An outstanding request (oldest first, as an honest primary batches them) and no requests executed for a whole timeout: suspect the primary.
-      const since = Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt)
-      const timeout = this.requestTimeout()
-      if (this.now >= since + timeout) this.startViewChange(this.view + 1, `a request waited ${this.now - since} ms with no batch executed (timeout ${timeout} ms)`)
+    } else {
+      const suspectAt = this.suspectPrimaryAt()
+      if (suspectAt !== null && this.now >= suspectAt) {
+        const timeout = this.requestTimeout()
+        this.startViewChange(this.view + 1, `a request waited ${this.now - (suspectAt - timeout)} ms with no batch executed (timeout ${timeout} ms)`)
+      }
     }
     if (this.behindCheckpoint() && this.now >= this.transferRetryAt) this.requestTransfer()
     if (this.now >= this.nextRetransmit) {
@@ -464,19 +491,29 @@ export class Replica {
     }
   }
 
-  /** The primary proposes lastExecuted+1 when a batch is full or due, or one empty batch after a non-empty one. */
-  private propose(): void {
-    if (!this.isPrimary || this.changing || this.lastExecuted < 0 || this.lastDelivered !== this.lastExecuted) return
+  /**
+   * When the primary proposes lastExecuted+1: at once for a full batch, batchTimeoutMs after the
+   * oldest pending request arrived, or (no requests) one empty batch that long after a non-empty
+   * one was executed, so that its header is certified. Null: not now (not the primary, the
+   * previous batch not executed, the window full, or nothing to propose).
+   */
+  private proposalDueAt(): number | null {
+    if (!this.isPrimary || this.changing || this.lastExecuted < 0 || this.lastDelivered !== this.lastExecuted) return null
     const seq = this.lastExecuted + 1
-    if (!this.inWindow(seq)) return
+    if (!this.inWindow(seq)) return null
     const slot = this.log.peek(seq)
-    if (slot !== undefined && (slot.committed !== null || (slot.view === this.view && slot.pp !== null))) return
+    if (slot !== undefined && (slot.committed !== null || (slot.view === this.view && slot.pp !== null))) return null
     const p = this.p
     const oldest = this.pool.oldestArrival()
-    const due = oldest !== null
-      ? this.pool.size >= p.batchMaxCount || this.pool.pendingBytes >= p.batchMaxBytes || this.now >= oldest + p.batchTimeoutMs
-      : this.lastNonEmpty && this.now >= this.lastExecutedAt + p.batchTimeoutMs
-    if (!due) return
+    if (oldest === null) return this.lastNonEmpty ? this.lastExecutedAt + p.batchTimeoutMs : null
+    return this.pool.size >= p.batchMaxCount || this.pool.pendingBytes >= p.batchMaxBytes ? -Infinity : oldest + p.batchTimeoutMs
+  }
+
+  private propose(): void {
+    const dueAt = this.proposalDueAt()
+    if (dueAt === null || this.now < dueAt) return
+    const p = this.p
+    const seq = this.lastExecuted + 1
     const { requests, keys } = this.pool.take(p.batchMaxCount, p.batchMaxBytes)
     const batch: Batch = { time: Math.max(this.now, this.lastTime), parent: this.lastBlockHash, requests }
     const digest = digestOf(batch)

@@ -205,6 +205,37 @@ function silentPrimaryViewChange(): TestNet {
   return net
 }
 
+describe('next deadline', () => {
+  /** Ticks replica i only at its own nextDeadline() until `done` (bounded); returns the tick times. */
+  function tickAtDeadlines(net: TestNet, i: number, done: (r: Ready) => boolean): number[] {
+    const times: number[] = []
+    net.step(i, { type: 'tick', now: 0 })
+    for (let k = 0; k < 100; k++) {
+      const at = net.replicas[i]!.nextDeadline()
+      // One millisecond early changes nothing: the deadline is exact.
+      assert.equal(net.step(i, { type: 'tick', now: at - 1 }).send.length, 0, `a tick at ${at - 1}, before the deadline ${at}, sent something`)
+      times.push(at)
+      if (done(net.step(i, { type: 'tick', now: at }))) return times
+    }
+    assert.fail('no action within 100 deadlines')
+  }
+
+  it('names the moment a pending batch falls due on the primary', () => {
+    const net = new TestNet(4)
+    net.submit(request(1), [0])
+    assert.deepEqual(tickAtDeadlines(net, 0, (r) => sent(r, 'preprepare').length === 1), [PARAMS.batchTimeoutMs])
+  })
+
+  it('names the moment a backup suspects a silent primary, with the retransmissions before it', () => {
+    const net = new TestNet(4)
+    net.submit(request(1), [1])
+    const times = tickAtDeadlines(net, 1, (r) => r.viewChange !== null)
+    const retransmit = PARAMS.viewChangeTimeoutMs / 4
+    // Retransmission rounds every viewChangeTimeoutMs/4, then the request timeout (viewChangeTimeoutMs here) ends in a VIEW-CHANGE.
+    assert.deepEqual(times, [retransmit, 2 * retransmit, 3 * retransmit, PARAMS.viewChangeTimeoutMs])
+  })
+})
+
 describe('view change', () => {
   it('replaces a silent primary and orders the outstanding request in the new view', () => {
     const net = silentPrimaryViewChange()

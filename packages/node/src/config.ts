@@ -20,7 +20,7 @@ export interface NodeConfigFile {
   peers: Record<string, string[]>
   http: { host: string; port: number; maxBodyBytes: number; commitWaitMs: number }
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' }
-  /** How often the consensus core is ticked. */
+  /** Shortest time between two consensus ticks: the core is ticked at its next deadline, no sooner (see ConsensusDriver.startTicks). */
   tickMs: number
   mempool: { maxTxs: number }
 }
@@ -38,7 +38,7 @@ const DEFAULTS: Omit<NodeConfigFile, 'genesis' | 'key' | 'listen'> = {
   peers: {},
   http: { host: '127.0.0.1', port: 8700, maxBodyBytes: 256 * 1024, commitWaitMs: 15_000 },
   log: { level: 'info' },
-  tickMs: 5,
+  tickMs: 1,
   mempool: { maxTxs: 10_000 },
 }
 

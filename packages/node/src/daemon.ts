@@ -76,7 +76,6 @@ export class VigilNode {
   #repairTarget = -1
   #gossip!: GossipBatcher
   #pbft!: Channel
-  #ticker: NodeJS.Timeout | undefined
   #lagProbe: NodeJS.Timeout | undefined
   sync!: BlockSync
   /** Blocks consensus executed whose batches are still being written: the next batch goes on meanwhile. */
@@ -164,7 +163,7 @@ export class VigilNode {
       commitWaitMs: this.cfg.http.commitWaitMs,
       logger: this.log,
     })
-    this.#ticker = setInterval(() => this.driver.push({ type: 'tick', now: Date.now() }), this.cfg.tickMs)
+    this.driver.startTicks(this.cfg.tickMs)
     const head = this.store.head()!
     this.metrics.height.set(head.height)
     this.log.info({ chainId: g.chainId, index: this.cfg.index, height: head.height, api: this.api.url, listen: this.cfg.listen }, 'peer started')
@@ -255,7 +254,7 @@ export class VigilNode {
   }
 
   #stopTimers(): void {
-    clearInterval(this.#ticker)
+    this.driver?.stopTicks()
     clearInterval(this.#lagProbe)
   }
 
