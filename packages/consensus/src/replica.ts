@@ -25,6 +25,13 @@ const MAX_BACKOFF = 6
  */
 const CYCLE_FACTOR = 4
 const CYCLE_CAP = 8
+/**
+ * The empty batch that certifies the last non-empty block's state root waits this many batch
+ * timeouts: under steady light traffic the next request's batch certifies it instead, and a
+ * quiet ledger still has its latest state certified a moment later.
+ */
+const EMPTY_BATCH_FACTOR = 10
+
 /** Committed batches sent to a lagging peer per STATUS it sends. */
 const CATCH_UP_PER_STATUS = 8
 const MAX_PENDING_REQUESTS = 100_000
@@ -493,8 +500,8 @@ export class Replica {
 
   /**
    * When the primary proposes lastExecuted+1: at once for a full batch, batchTimeoutMs after the
-   * oldest pending request arrived, or (no requests) one empty batch that long after a non-empty
-   * one was executed, so that its header is certified. Null: not now (not the primary, the
+   * oldest pending request arrived, or (no requests) one empty batch EMPTY_BATCH_FACTOR times
+   * that long after a non-empty one was executed, so that its header is certified. Null: not now (not the primary, the
    * previous batch not executed, the window full, or nothing to propose).
    */
   private proposalDueAt(): number | null {
@@ -505,7 +512,7 @@ export class Replica {
     if (slot !== undefined && (slot.committed !== null || (slot.view === this.view && slot.pp !== null))) return null
     const p = this.p
     const oldest = this.pool.oldestArrival()
-    if (oldest === null) return this.lastNonEmpty ? this.lastExecutedAt + p.batchTimeoutMs : null
+    if (oldest === null) return this.lastNonEmpty ? this.lastExecutedAt + EMPTY_BATCH_FACTOR * p.batchTimeoutMs : null
     return this.pool.size >= p.batchMaxCount || this.pool.pendingBytes >= p.batchMaxBytes ? -Infinity : oldest + p.batchTimeoutMs
   }
 
