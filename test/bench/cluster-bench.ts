@@ -58,8 +58,12 @@ const BOTTLENECK = {
     'carrying libp2p and HTTP traffic ~16%, LevelDB calls ~8%, handing signature batches to the workers ~8% (mostly the ' +
     'wait for a core after waking one), the store ~7%, GC ~6%, libp2p ~6%, CBOR ~4%, HTTP ~3%, Noise ~2%, PBFT ~2%; ' +
     'and the block cycle is serial: batch h+1 is proposed only after h is executed (its certificate covers header h). ' +
-    'The peers fill both cores at any load (from 50 tx/s on each uses 0.37-0.43 cores, the block rate adjusting); ' +
-    'perf on a peer: ~24% kernel (scheduling, TCP, fsync), about a third libp2p\'s stream stack, 7% ed25519',
+    'The peers fill both cores at any load (from 50 tx/s on each uses 0.37-0.43 cores, the block rate adjusting). ' +
+    'perf (CPU only, all 4 peers, 1,000 tx/s, after 25 s of warm-up; 2026-12-06): ed25519 14%, V8 builtins and inline ' +
+    'caches 18%, optimised JS 10%, GC 9%, malloc 8%, kernel 9%, V8\'s optimising compiler 7%, the rest spread; ' +
+    '~435 us of CPU per transaction per peer at that rate. The execution path alone (execute bench: decode, run the ' +
+    'contract, state tree, the block\'s batch) costs 74-110 us per transaction and one signature check 50-80 us, so ' +
+    '3,000 tx/s (<= 166 us per transaction per peer on 2 cores, nothing left for the load generator) is out of reach here',
   latency:
     'the serial block cycle (pre-prepare, prepare, commit, execute; each vote persisted) plus the wait for a core: at ' +
     '300 tx/s a synced consensus write takes 4-15 ms inside the cluster against 0.2 ms alone (VIGIL_LOG_LEVEL=trace ' +
