@@ -501,8 +501,8 @@ export class Replica {
   /**
    * When the primary proposes lastExecuted+1: at once for a full batch, batchTimeoutMs after the
    * oldest pending request arrived, or (no requests) one empty batch EMPTY_BATCH_FACTOR times
-   * that long after a non-empty one was executed, so that its header is certified. Null: not now (not the primary, the
-   * previous batch not executed, the window full, or nothing to propose).
+   * that long after a non-empty one was executed, so that its header is certified. Null: not now
+   * (not the primary, the previous batch not executed, the window full, or nothing to propose).
    */
   private proposalDueAt(): number | null {
     if (!this.isPrimary || this.changing || this.lastExecuted < 0 || this.lastDelivered !== this.lastExecuted) return null
