@@ -5,7 +5,8 @@
  *      raw LevelDB batch puts/s, libp2p frames/s between two processes;
  *      ceiling tx/s = cores x verifies/s / n (every peer verifies every tx)
  *   2. a 4-peer cluster (separate processes, loopback, Noise + Yamux, LevelDB on disk) under open-loop
- *      load from a separate load-generator process (`vigil bench`) at increasing offered rates
+ *      load from a separate load-generator process (`vigil bench`) at increasing offered rates:
+ *      signed kv puts and mhealth sleep-diary entries, alternating
  *   3. commit latency at 25/50/90% of saturation and at 1,000 tx/s offered
  *   4. scaling: saturation with 2 KB and 16 KB transactions, and with n = 7 (f = 2)
  *   5. catch-up of a peer that missed 10,000, then BENCH_CATCHUP_TXS (default 100,000) transactions
@@ -27,6 +28,7 @@ import { createRequire } from 'node:module'
 import { Level } from 'level'
 import { decodeBlock, decodeCertificate } from '@vigil/common'
 import { apiSource, freshStore, loadConfig } from '@vigil/node'
+import type { Workload } from '@vigil/cli'
 import { verifiesPerSec } from '../src/ceilings.js'
 import { Cluster } from '../src/cluster.js'
 import { sleep } from '../src/scenarios/peers.js'
@@ -112,13 +114,13 @@ async function libp2pFrames(): Promise<number> {
 }
 
 /** Offered rates rising until the committed rate falls below 70% of the offer; the best committed rate is the saturation. */
-async function saturate(c: Cluster, rates: number[], valueBytes = 64, seconds = 6): Promise<{ committedPerSec: number; sweep: Load[] }> {
+async function saturate(c: Cluster, rates: number[], valueBytes = 64, workload: Workload = 'mixed', seconds = 6): Promise<{ committedPerSec: number; sweep: Load[] }> {
   const sweep: Load[] = []
   const peers = [...Array(c.size).keys()].filter((i) => c.running(i))
   const ticks = () => peers.reduce((sum, i) => sum + cpuTicks(c.procs[i]!.pid!), 0)
   for (const r of rates) {
     const t0 = ticks()
-    const l = await load(c, r, seconds, valueBytes)
+    const l = await load(c, r, seconds, valueBytes, workload)
     // CPU time is steadier than the rates on a shared machine: it says what a transaction costs a peer.
     l.peerCpuUsPerTx = Math.round(((ticks() - t0) * 10_000) / Math.max(1, l.committed) / peers.length)
     sweep.push(l)
@@ -132,6 +134,7 @@ async function withCluster<T>(nodes: number, fn: (c: Cluster) => Promise<T>): Pr
   const c = await Cluster.started({ nodes, logLevel: 'warn' })
   try {
     await c.deploy(0, 'bench', 'kv')
+    await c.deploy(0, 'bench-sleep', 'mhealth')
     return await fn(c)
   } finally {
     await c.destroy()
@@ -195,9 +198,11 @@ interface Load {
   peerCpuUsPerTx?: number
 }
 
-async function load(c: Cluster, rateTx: number, seconds: number, valueBytes = 64): Promise<Load> {
+/** `vigil bench` against the running peers: kv puts and mhealth diary entries alternating, unless `workload` says otherwise. */
+async function load(c: Cluster, rateTx: number, seconds: number, valueBytes = 64, workload: Workload = 'mixed'): Promise<Load> {
   const nodes = c.manifest.nodes.filter((_, i) => c.running(i)).map((n) => n.api).join(',')
-  const { stdout } = await run(process.execPath, [VIGIL, 'bench', '--nodes', nodes, '--rate', String(rateTx), '--duration', String(seconds), '--value-bytes', String(valueBytes), '--json'], {
+  const args = ['bench', '--nodes', nodes, '--rate', String(rateTx), '--duration', String(seconds), '--value-bytes', String(valueBytes), '--workload', workload, '--diary-instance', 'bench-sleep', '--json']
+  const { stdout } = await run(process.execPath, [VIGIL, ...args], {
     maxBuffer: 1 << 24,
     timeout: (seconds + 120) * 1000,
   })
@@ -283,7 +288,8 @@ async function main() {
       const sizes: Record<string, unknown> = {}
       for (const [label, valueBytes, sizeRates] of [['2KB', 1900, [250, 500, 1000, 2000, 3000]], ['16KB', 16_200, [50, 100, 200, 400, 800]]] as const) {
         console.log(`n=4, ${label} transactions:`)
-        sizes[label] = await saturate(c, [...sizeRates], valueBytes)
+        // Sized kv values: a diary entry has a fixed size.
+        sizes[label] = await saturate(c, [...sizeRates], valueBytes, 'kv')
       }
       out.sizes = sizes
     }
@@ -292,7 +298,7 @@ async function main() {
 
   /** Saturation sweep, then latency at 25/50/90% of it and at 1,000 tx/s. */
   async function clusterSection(c: Cluster): Promise<void> {
-    console.log('n=4, 200 B transactions:')
+    console.log('n=4, kv puts (~230 B) and mhealth sleep-diary entries (~400 B) alternating:')
     const rates = (process.env.BENCH_RATES ?? '500,1000,2000,3000,4000,5000').split(',').map(Number)
     const sat = await saturate(c, rates)
     saturation = sat.committedPerSec
@@ -344,7 +350,7 @@ async function main() {
 
   if (sections.has('n7')) {
     const ceiling7 = Math.round((ceil.cores * ceil.verifiesPerSec) / 7)
-    console.log(`n=7 (f=2), 200 B transactions (ceiling ${ceiling7} tx/s):`)
+    console.log(`n=7 (f=2), kv puts and diary entries alternating (ceiling ${ceiling7} tx/s):`)
     const s7 = await withCluster(7, (c7) => saturate(c7, [250, 500, 1000, 1500, 2000, 3000]))
     out.n7 = { ...s7, ceilingTxPerSec: ceiling7, ratioToCeiling: Number((s7.committedPerSec / ceiling7).toFixed(3)) }
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Cluster, waitFor } from '../src/cluster.js'
 import { clients, diaryEntry, kvLoad } from '../src/load.js'
+import { vigil } from '../src/tamper.js'
 
 /** Issue 4: four real daemon processes on loopback agree on every block, state root and query answer. */
 describe('a 4-peer network of real processes', { timeout: 180_000 }, () => {
@@ -51,6 +52,26 @@ describe('a 4-peer network of real processes', { timeout: 180_000 }, () => {
       const es = await api.post<{ value: { entries: unknown[] } }>('/v1/query/study/entries', { patientId: 'P-1' })
       assert.equal(es.value.entries.length, 10)
     }
+  })
+
+  it('vigil bench --workload mixed deploys its instances and commits kv puts and diary entries, each client its own patient', async () => {
+    const nodes = c.manifest.nodes.map((n) => n.api).join(',')
+    const from = (await c.status(1))!.height + 1
+    const run = await vigil(['bench', '--nodes', nodes, '--rate', '40', '--duration', '2', '--workload', 'mixed', '--instance', 'load-kv', '--diary-instance', 'load-sleep', '--key', c.manifest.adminKey, '--json'])
+    assert.equal(run.code, 0, run.stderr)
+    const r = JSON.parse(run.stdout) as { sent: number; committed: number; failed: number }
+    assert.deepEqual([r.sent, r.committed, r.failed], [80, 80, 0])
+    // On another peer's ledger: the two deploys, 16 patients registered (one per client key), then
+    // 40 kv puts and 40 diary entries, every one committed with an ok result.
+    const to = (await c.status(0))!.height
+    await c.waitHeight(to)
+    type Page = { blocks: Array<{ txs: Array<{ instance: string; method: string; args: { patientId?: string }; result: { ok: boolean } }> }> }
+    const txs: Page['blocks'][number]['txs'] = []
+    for (let h = from; h <= to; h += 100) txs.push(...(await c.api(1).get<Page>(`/v1/blocks?from=${h}&limit=${Math.min(100, to - h + 1)}`)).blocks.flatMap((b) => b.txs))
+    assert.ok(txs.every((t) => t.result.ok))
+    const count = (instance: string, method: string) => txs.filter((t) => t.instance === instance && t.method === method).length
+    assert.deepEqual([count('_lifecycle', 'deploy'), count('load-sleep', 'registerPatient'), count('load-kv', 'put'), count('load-sleep', 'appendEntry')], [2, 16, 40, 40])
+    assert.equal(new Set(txs.filter((t) => t.method === 'appendEntry').map((t) => t.args.patientId)).size, 16)
   })
 
   it('answers bad requests with 4xx and a reason', async () => {

@@ -6,10 +6,7 @@ export function clients(n: number): KeyPair[] {
   return Array.from({ length: n }, () => generateKeyPair())
 }
 
-export function diaryEntry(day: number) {
-  const date = new Date(Date.UTC(2026, 10, 1 + day)).toISOString().slice(0, 10)
-  return { date, bedTime: '23:00', sleepOnsetLatencyMin: 20 + (day % 30), wakeAfterSleepOnsetMin: 15, wakeTime: '06:30', riseTime: '06:45', sleepQuality: 1 + (day % 5) }
-}
+export { diaryEntry } from '@vigil/cli'
 
 /** Submits `count` kv puts spread over clients and peers (skipping peers in `avoid`), all waiting for commit. */
 export async function kvLoad(c: Cluster, keys: KeyPair[], instance: string, count: number, prefix: string, avoid: number[] = []): Promise<Committed[]> {

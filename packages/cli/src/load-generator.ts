@@ -12,11 +12,18 @@ import { makeTx } from './tx.js'
  * than as a slower client. Latency is from a transaction's scheduled send time to the
  * answer that it committed on the receiving peer.
  */
+/** kv puts, mhealth sleep-diary entries, or the two alternating. */
+export type Workload = 'kv' | 'mhealth' | 'mixed'
+export const WORKLOADS: readonly Workload[] = ['kv', 'mhealth', 'mixed']
+
 export interface LoadOptions {
   nodes: string[]
   chainId: string
   /** kv instance to write to (deployed beforehand). */
   instance: string
+  /** mhealth instance the diary entries go to (deployed beforehand), for the mhealth and mixed workloads. */
+  diaryInstance: string
+  workload: Workload
   rate: number
   durationSec: number
   /** Bytes of the value in each kv put (the whole transaction is about 150 B more). */
@@ -32,6 +39,7 @@ export interface LoadResult {
   failed: number
   committedPerSec: number
   latencyMs: { p50: number; p90: number; p99: number; max: number }
+  /** Size of the first transaction (a kv put in the mixed workload). */
   txBytes: number
 }
 
@@ -39,14 +47,40 @@ interface BatchAnswer {
   results: Array<{ height?: number; result?: { ok: boolean }; error?: { code: string } }>
 }
 
-/** Signs every transaction of the run up front, so signing is outside the measured window. */
-function presign(o: LoadOptions, keys: Signer[]): Uint8Array[] {
+/** A synthetic sleep-diary entry (CBT-I study format) for day `day` from 2026-11-01. */
+export function diaryEntry(day: number) {
+  const date = new Date(Date.UTC(2026, 10, 1 + day)).toISOString().slice(0, 10)
+  return { date, bedTime: '23:00', sleepOnsetLatencyMin: 20 + (day % 30), wakeAfterSleepOnsetMin: 15, wakeTime: '06:30', riseTime: '06:45', sleepQuality: 1 + (day % 5) }
+}
+
+/** The patient client k writes diary entries for (registered with its key before the run). */
+const patientOf = (run: string, k: number): string => `load-${run}-${k}`
+
+/**
+ * Signs every transaction of the run up front, so signing is outside the measured window.
+ * Transaction i is client i's (round-robin): a kv put of a new key, or a diary entry for the
+ * client's own patient; the mixed workload alternates them (half of each).
+ */
+function presign(o: LoadOptions, keys: Signer[], run: string): Uint8Array[] {
   const total = Math.max(1, Math.round(o.rate * o.durationSec))
-  const run = toHex(randomBytes(4))
   const value = 'x'.repeat(o.valueBytes)
   return Array.from({ length: total }, (_, i) => {
-    return makeTx(o.chainId, keys[i % keys.length]!, o.instance, 'put', { key: `bench-${run}-${i}`, value }, `${run}-${i}`).bytes
+    const k = i % keys.length
+    // Mixed: every other transaction, shifted by one each round of clients, so every client writes both kinds.
+    const diary = o.workload === 'mhealth' || (o.workload === 'mixed' && (i + Math.floor(i / keys.length)) % 2 === 1)
+    const tx = diary
+      ? makeTx(o.chainId, keys[k]!, o.diaryInstance, 'appendEntry', { patientId: patientOf(run, k), entry: diaryEntry(Math.floor(i / keys.length)) }, `${run}-${i}`)
+      : makeTx(o.chainId, keys[k]!, o.instance, 'put', { key: `bench-${run}-${i}`, value }, `${run}-${i}`)
+    return tx.bytes
   })
+}
+
+/** Registers each client's patient (outside the measured window), so that its diary entries are accepted. */
+async function registerPatients(o: LoadOptions, keys: Signer[], run: string, client: ApiClient): Promise<void> {
+  const txs = keys.map((key, k) => makeTx(o.chainId, key, o.diaryInstance, 'registerPatient', { patientId: patientOf(run, k), profile: { studyArm: k % 2 === 0 ? 'cbt-i' : 'control' } }))
+  const answer = await client.post<BatchAnswer>('/v1/txs?wait=commit', encodeTxList(txs.map((t) => t.bytes)))
+  const refused = answer.results.find((r) => r.height === undefined || r.result?.ok !== true)
+  if (refused !== undefined) throw new Error(`registering the load's patients in "${o.diaryInstance}" failed: ${JSON.stringify(refused)}`)
 }
 
 const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!)
@@ -54,8 +88,10 @@ const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const tickMs = o.tickMs ?? 10
   const keys = Array.from({ length: o.clients ?? 16 }, () => new Signer(generateKeyPair()))
-  const txs = presign(o, keys)
+  const run = toHex(randomBytes(4))
+  const txs = presign(o, keys, run)
   const clients = o.nodes.map((url) => new ApiClient(url, 120_000))
+  if (o.workload !== 'kv') await registerPatients(o, keys, run, clients[0]!)
   const latencies: number[] = []
   let committed = 0
   let failed = 0
