@@ -75,12 +75,26 @@ function presign(o: LoadOptions, keys: Signer[], run: string): Uint8Array[] {
   })
 }
 
-/** Registers each client's patient (outside the measured window), so that its diary entries are accepted. */
+/** Registration rounds: a network still draining an earlier load may take a few commit waits. */
+const REGISTER_ATTEMPTS = 8
+/** Answers worth sending the same transactions again for: still pending, or the mempool was full. */
+const RETRYABLE = new Set(['COMMIT_TIMEOUT', 'MEMPOOL_FULL'])
+
+/**
+ * Registers each client's patient (outside the measured window), so that its diary entries are
+ * accepted. The same signed transactions are sent again while they are pending (a resent one
+ * that has committed meanwhile is answered with its commit), at most REGISTER_ATTEMPTS times.
+ */
 async function registerPatients(o: LoadOptions, keys: Signer[], run: string, client: ApiClient): Promise<void> {
-  const txs = keys.map((key, k) => makeTx(o.chainId, key, o.diaryInstance, 'registerPatient', { patientId: patientOf(run, k), profile: { studyArm: k % 2 === 0 ? 'cbt-i' : 'control' } }))
-  const answer = await client.post<BatchAnswer>('/v1/txs?wait=commit', encodeTxList(txs.map((t) => t.bytes)))
-  const refused = answer.results.find((r) => r.height === undefined || r.result?.ok !== true)
-  if (refused !== undefined) throw new Error(`registering the load's patients in "${o.diaryInstance}" failed: ${JSON.stringify(refused)}`)
+  let pending = keys.map((key, k) => makeTx(o.chainId, key, o.diaryInstance, 'registerPatient', { patientId: patientOf(run, k), profile: { studyArm: k % 2 === 0 ? 'cbt-i' : 'control' } }).bytes)
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const { results } = await client.post<BatchAnswer>('/v1/txs?wait=commit', encodeTxList(pending))
+    const failed = results.find((r) => (r.height !== undefined && r.result?.ok !== true) || (r.height === undefined && !RETRYABLE.has(r.error?.code ?? '')))
+    if (failed !== undefined) throw new Error(`registering the load's patients in "${o.diaryInstance}" failed: ${JSON.stringify(failed)}`)
+    pending = pending.filter((_, i) => results[i]!.height === undefined)
+    if (pending.length > 0 && attempt === REGISTER_ATTEMPTS) throw new Error(`${pending.length} of the load's patients were not registered in "${o.diaryInstance}" after ${attempt} attempts: ${JSON.stringify(results.find((r) => r.height === undefined))}`)
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000))
+  }
 }
 
 const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!)
