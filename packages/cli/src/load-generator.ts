@@ -2,7 +2,12 @@ import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
 import { Signer, encodeTxList, generateKeyPair, toHex } from '@vigil/common'
 import { ApiClient } from './client.js'
+import { CliError } from './output.js'
 import { makeTx } from './tx.js'
+
+/** kv puts, mhealth sleep-diary entries, or the two alternating. */
+export type Workload = 'kv' | 'mhealth' | 'mixed'
+export const WORKLOADS: readonly Workload[] = ['kv', 'mhealth', 'mixed']
 
 /**
  * Open-loop load: transactions are signed before the measured window, then sent (as CBOR
@@ -12,10 +17,6 @@ import { makeTx } from './tx.js'
  * than as a slower client. Latency is from a transaction's scheduled send time to the
  * answer that it committed on the receiving peer.
  */
-/** kv puts, mhealth sleep-diary entries, or the two alternating. */
-export type Workload = 'kv' | 'mhealth' | 'mixed'
-export const WORKLOADS: readonly Workload[] = ['kv', 'mhealth', 'mixed']
-
 export interface LoadOptions {
   nodes: string[]
   chainId: string
@@ -90,9 +91,9 @@ async function registerPatients(o: LoadOptions, keys: Signer[], run: string, cli
   for (let attempt = 1; pending.length > 0; attempt++) {
     const { results } = await client.post<BatchAnswer>('/v1/txs?wait=commit', encodeTxList(pending))
     const failed = results.find((r) => (r.height !== undefined && r.result?.ok !== true) || (r.height === undefined && !RETRYABLE.has(r.error?.code ?? '')))
-    if (failed !== undefined) throw new Error(`registering the load's patients in "${o.diaryInstance}" failed: ${JSON.stringify(failed)}`)
+    if (failed !== undefined) throw new CliError(`registering the load's patients in "${o.diaryInstance}" failed: ${JSON.stringify(failed)}`)
     pending = pending.filter((_, i) => results[i]!.height === undefined)
-    if (pending.length > 0 && attempt === REGISTER_ATTEMPTS) throw new Error(`${pending.length} of the load's patients were not registered in "${o.diaryInstance}" after ${attempt} attempts: ${JSON.stringify(results.find((r) => r.height === undefined))}`)
+    if (pending.length > 0 && attempt === REGISTER_ATTEMPTS) throw new CliError(`${pending.length} of the load's patients were not registered in "${o.diaryInstance}" after ${attempt} attempts: ${JSON.stringify(results.find((r) => r.height === undefined))}`)
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000))
   }
 }
