@@ -1,5 +1,5 @@
+import { keyOf } from '@vigil/common'
 import type { CheckpointCertificate } from './types.js'
-import { keyOf } from './keys.js'
 
 interface CheckpointVote {
   seq: number

@@ -1,7 +1,5 @@
 import { keyOf } from '@vigil/common'
 
-export { keyOf }
-
 /** keyOf of each request id, computed once per batch a replica meets and carried with it. */
 export function requestKeys(requests: ReadonlyArray<{ id: Uint8Array }>): string[] {
   return requests.map((r) => keyOf(r.id))

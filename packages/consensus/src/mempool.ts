@@ -1,5 +1,5 @@
+import { keyOf } from '@vigil/common'
 import type { Request } from './types.js'
-import { keyOf } from './keys.js'
 
 const PENDING = -1
 

@@ -1,9 +1,9 @@
 import {
-  ZERO_HASH, checkpointSignBytes, commitSignBytes, equalBytes, faultTolerance, quorumSize, type ConsensusParams, type SignDomain,
+  ZERO_HASH, checkpointSignBytes, commitSignBytes, equalBytes, faultTolerance, keyOf, quorumSize, type ConsensusParams, type SignDomain,
 } from '@vigil/common'
 import { checkpointCertError, commitCertError } from './certs.js'
 import { CheckpointVotes } from './checkpoint.js'
-import { keyOf, requestKeys } from './keys.js'
+import { requestKeys } from './keys.js'
 import { Log, addVote, matchingSigs, type Slot, type Vote } from './log.js'
 import { RequestPool } from './mempool.js'
 import {

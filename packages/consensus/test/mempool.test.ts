@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { keyOf } from '../src/keys.js'
+import { keyOf } from '@vigil/common'
 import { RequestPool } from '../src/mempool.js'
 import { request } from './harness.js'
 
