@@ -147,8 +147,12 @@ const cpuTicks = (pid: number): number => {
   return Number(f[11]) + Number(f[12])
 }
 
-/** A process's resident memory in MB: all (VmRSS), or its private part (RssAnon) or its mapped files (RssFile: code, LevelDB's tables). */
-const rssMb = (pid: number, field = 'VmRSS'): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024)
+/** A process's resident memory in MB, from one read of its status: all (VmRSS), its private part (RssAnon) and its mapped files (RssFile: code, LevelDB's tables). */
+function residentMb(pid: number): { rss: number; anon: number; files: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const mb = (field: string): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024)
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), files: mb('RssFile') }
+}
 
 function dirBytes(dir: string): number {
   let total = 0
@@ -165,9 +169,7 @@ async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<
     committed += (await load(c, rate, seconds)).committed
     console.log(`  ${committed} transactions committed (${Math.round((performance.now() - t0) / 1000)} s)`)
   }
-  const rss = c.procs.map((p) => rssMb(p!.pid!))
-  const anon = c.procs.map((p) => rssMb(p!.pid!, 'RssAnon'))
-  const files = c.procs.map((p) => rssMb(p!.pid!, 'RssFile'))
+  const resident = c.procs.map((p) => residentMb(p!.pid!))
   const height = (await c.status(0))!.height
   // The consensus log and pools stay bounded however long the run: shown beside the RSS.
   const bookkeeping = await Promise.all([0, 1, 2, 3].map(async (i) => {
@@ -181,7 +183,7 @@ async function memoryAndAudit(c: Cluster, total: number, rate: number): Promise<
   const secs = (performance.now() - v0) / 1000
   const audit = JSON.parse(stdout) as { ok?: boolean; txs?: number; blocks?: number }
   return {
-    committed, blocks: height, rssMbPerPeer: rss, anonMbPerPeer: anon, fileMbPerPeer: files, bookkeeping, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
+    committed, blocks: height, rssMbPerPeer: resident.map((m) => m.rss), anonMbPerPeer: resident.map((m) => m.anon), fileMbPerPeer: resident.map((m) => m.files), bookkeeping, diskBytesPerTx: Math.round(disk / committed), diskMb: Math.round(disk / 1e6),
     verify: { ok: audit.ok, blocks: audit.blocks, txs: audit.txs, seconds: Number(secs.toFixed(1)), txPerSec: Math.round((audit.txs ?? 0) / secs) },
   }
 }
