@@ -11,7 +11,7 @@ import { diaryEntry } from './load.js'
 
 /**
  * A real, valid ledger built without a network: blocks executed by the node's BlockExecutor,
- * each certified by 2f+1 of a generated validator set (the same signatures PBFT would gather).
+ * each certified by a quorum of a generated validator set (the same signatures PBFT would gather).
  * For audit benchmarks and proof tests that need many blocks fast.
  */
 export interface LocalChain {

@@ -32,7 +32,7 @@ export interface ReplicaSignature {
   sig: Uint8Array
 }
 
-/** 2f+1 signed COMMITs for one (view, seq, digest): proof that a batch was ordered. */
+/** A quorum (quorumSize) of signed COMMITs for one (view, seq, digest): proof that a batch was ordered. */
 export interface CommitCertificate {
   view: number
   seq: number

@@ -51,8 +51,27 @@ export const DEFAULT_CONSENSUS: ConsensusParams = {
   maxClockSkewMs: 5000,
 }
 
+/** f: the Byzantine validators a network of n tolerates (n >= 3f+1). */
 export const faultTolerance = (n: number): number => Math.floor((n - 1) / 3)
-export const quorumSize = (n: number): number => 2 * faultTolerance(n) + 1
+/**
+ * The quorum of every certificate (PREPARE, COMMIT, CHECKPOINT, VIEW-CHANGE): the smallest q with
+ * 2q - n >= f+1, so any two quorums share at least f+1 validators, one of them honest. That is
+ * ceil((n+f+1)/2); it equals 2f+1 only when n = 3f+1 (n = 5 or 6 needs 4, not 3).
+ */
+export const quorumSize = (n: number): number => Math.ceil((n + faultTolerance(n) + 1) / 2)
+
+
+/**
+ * What a network of n validators promises, for operators: f Byzantine validators tolerated,
+ * the quorum, how many may be down with commits going on, and a warning where f = 0.
+ */
+export function networkGuarantee(n: number): { f: number; quorum: number; crashTolerance: number; warning: string | null } {
+  const f = faultTolerance(n)
+  const quorum = quorumSize(n)
+  const crashTolerance = n - quorum
+  const warning = f > 0 ? null : `${n} validator${n === 1 ? '' : 's'} tolerate no Byzantine validator: ordering stays safe only while every validator is honest (one that lies can fork the ledger), and ${crashTolerance === 0 ? 'no validator may be down' : `${crashTolerance} may be down`}; use at least 4 for Byzantine fault tolerance`
+  return { f, quorum, crashTolerance, warning }
+}
 
 const CHAIN_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/
 

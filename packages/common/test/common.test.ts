@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import {
   DecodeError, Signer, concatBytes, decodeBlockToRebuild, decodeBlockTxs, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
   encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
-  equalBytes, keyOf, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
+  equalBytes, faultTolerance, keyOf, networkGuarantee, quorumSize, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
 import { fastDecode, fastEncode } from '../src/cbor-fast.js'
 
@@ -286,5 +286,28 @@ describe('genesis', () => {
     assert.throws(() => parseGenesis({ ...good, chainId: 'bad id!' }), /genesis\.chainId/)
     assert.throws(() => parseGenesis({ ...good, consensus: { checkpointInterval: 0 } }), /consensus\.checkpointInterval/)
     assert.throws(() => parseGenesis({ ...good, admins: ['zz'] }), /admins\[0\]/)
+  })
+})
+
+describe('quorum', () => {
+  it('any two quorums of n validators share at least f+1, for every n genesis allows', () => {
+    for (let n = 1; n <= 64; n++) {
+      const f = faultTolerance(n)
+      const q = quorumSize(n)
+      assert.ok(2 * q - n >= f + 1, `n=${n}: two quorums of ${q} may share only ${2 * q - n}, f+1 = ${f + 1}`)
+      // Smallest such quorum, so that n - f honest validators still make one (liveness).
+      assert.ok(2 * (q - 1) - n < f + 1, `n=${n}: quorum ${q} is larger than needed`)
+      assert.ok(q <= n - f, `n=${n}: ${n - f} honest validators cannot make a quorum of ${q}`)
+    }
+  })
+
+  it('is 2f+1 for n = 3f+1 and larger where the formula 2f+1 forks (n = 5, 6)', () => {
+    assert.deepEqual([4, 5, 6, 7, 10].map(quorumSize), [3, 4, 4, 5, 7])
+  })
+
+  it('warns where f = 0 and says what a network tolerates', () => {
+    assert.match(networkGuarantee(3).warning ?? '', /tolerate no Byzantine validator.*1 may be down/)
+    assert.match(networkGuarantee(1).warning ?? '', /no validator may be down/)
+    assert.deepEqual(networkGuarantee(6), { f: 1, quorum: 4, crashTolerance: 2, warning: null })
   })
 })

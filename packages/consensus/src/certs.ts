@@ -27,7 +27,7 @@ export function checkpointCertError(c: CheckpointCertificate, d: SignDomain, n: 
 }
 
 /**
- * For the node's sync: 2f+1 validators signed CHECKPOINT(seq, blockHash). `verify` checks one
+ * For the node's sync: a quorum of validators signed CHECKPOINT(seq, blockHash). `verify` checks one
  * validator's signature (ed25519 with the genesis keys in the node). Throws a ValidationError.
  */
 export function verifyCheckpointCertificate(c: CheckpointCertificate, d: SignDomain, n: number, verify: Verify, quorum = quorumSize(n)): void {

@@ -53,9 +53,9 @@ export class Replica {
   private readonly id: number
   private readonly n: number
   private readonly f: number
-  /** PREPARE and COMMIT quorum: 2f+1 (tests may plant a bug here). */
+  /** PREPARE and COMMIT quorum: quorumSize(n) (tests may plant a bug here). */
   private readonly quorum: number
-  /** VIEW-CHANGE and CHECKPOINT quorum: always 2f+1. */
+  /** VIEW-CHANGE and CHECKPOINT quorum: always quorumSize(n). */
   private readonly fullQuorum: number
   private readonly p: ConsensusParams
   private readonly d: SignDomain
@@ -70,7 +70,7 @@ export class Replica {
   private changing = false
   private now = 0
   private viewStartedAt = 0
-  /** Set once 2f+1 VIEW-CHANGEs for the target are known (PBFT: only then can the new primary be blamed). */
+  /** Set once a quorum of VIEW-CHANGEs for the target are known (PBFT: only then can the new primary be blamed). */
   private vcDeadline: number | null = null
   private backoff = 0
   private nextRetransmit = 0
@@ -171,7 +171,7 @@ export class Replica {
     return this.p.viewChangeTimeoutMs * 2 ** Math.min(this.backoff, MAX_BACKOFF)
   }
 
-  /** 2f+1 replicas executed past us: we are the one behind, and cannot judge the primary until we catch up. */
+  /** A quorum executed past us: we are the one behind, and cannot judge the primary until we catch up. */
   private behindCheckpoint(): boolean {
     return this.ahead !== null && this.ahead.seq > this.lastDelivered
   }
@@ -688,7 +688,7 @@ export class Replica {
     this.afterViewChangeVote()
   }
 
-  /** Join a view change f+1 replicas ask for; start the timer and (as its primary) the NEW-VIEW once 2f+1 agree. */
+  /** Join a view change f+1 replicas ask for; start the timer and (as its primary) the NEW-VIEW once a quorum agrees. */
   private afterViewChangeVote(): void {
     const current = this.changing ? this.target : this.view
     const higher = [...this.viewChanges.values()].map((v) => v.msg.view).filter((v) => v > current).sort((a, b) => b - a)

@@ -31,18 +31,18 @@ export interface ReplicaConfig {
    * (the node checks the tx signature and that `id` is the tx id). Default: accept.
    */
   validateRequest?: (r: Request) => boolean
-  /** TESTS ONLY: replaces the 2f+1 quorum of PREPARE and COMMIT, to show the simulator catches the bug. */
+  /** TESTS ONLY: replaces the quorum of PREPARE and COMMIT, to show the simulator catches the bug. */
   unsafeQuorumOverride?: number
 }
 
-/** 2f+1 signed CHECKPOINTs for one (seq, blockHash); seq 0 (genesis) needs no signatures. */
+/** A quorum of signed CHECKPOINTs for one (seq, blockHash); seq 0 (genesis) needs no signatures. */
 export interface CheckpointCertificate {
   seq: number
   blockHash: Uint8Array
   sigs: ReplicaSignature[]
 }
 
-/** A PRE-PREPARE plus PREPAREs: 2f+1 replicas signed prepareSignBytes(view, seq, digest(batch)). */
+/** A PRE-PREPARE plus PREPAREs: a quorum of replicas signed prepareSignBytes(view, seq, digest(batch)). */
 export interface PreparedCertificate {
   view: number
   seq: number

@@ -10,9 +10,9 @@ export interface ViewChangeRules {
   checkpointInterval: number
   watermarkWindow: number
   batchMaxCount: number
-  /** Signatures in a prepared certificate (2f+1). */
+  /** Signatures in a prepared certificate (quorumSize). */
   preparedQuorum: number
-  /** VIEW-CHANGEs in a NEW-VIEW and signatures in a checkpoint certificate (2f+1). */
+  /** VIEW-CHANGEs in a NEW-VIEW and signatures in a checkpoint certificate (quorumSize). */
   quorum: number
   verify: Verify
 }

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { generateKeyPair, readKeyFile, writeKeyFile } from '@vigil/common'
+import { generateKeyPair, networkGuarantee, readKeyFile, writeKeyFile } from '@vigil/common'
 import { withMallocEnv } from '@vigil/node/process-memory'
 import { ApiClient } from '../client.js'
 import { CliError } from '../output.js'
@@ -52,6 +52,13 @@ const initOptions = (c: Command) =>
     .option('--chain-id <id>', 'chain id', 'vigil-testnet')
     .option('--log-level <level>', 'peers log level', 'info')
 
+/** The fault tolerance of n validators, and a warning on stderr where it is none. */
+function printGuarantee(n: number): void {
+  const g = networkGuarantee(n)
+  console.log(`  tolerates ${g.f} Byzantine validator${g.f === 1 ? '' : 's'}; quorum ${g.quorum} of ${n}; commits go on with up to ${g.crashTolerance} down`)
+  if (g.warning !== null) console.error(`warning: ${g.warning}`)
+}
+
 export function registerTestnetCommands(program: Command): void {
   const tn = program.command('testnet').description('a local testnet of validating peers')
   initOptions(tn.command('init'))
@@ -60,6 +67,7 @@ export function registerTestnetCommands(program: Command): void {
     .action(async (o: InitOpts) => {
       const m = await init(o)
       console.log(`testnet "${m.chainId}" with ${m.nodes.length} peers in ${resolve(o.dir)}`)
+      printGuarantee(m.nodes.length)
       for (const n of m.nodes) console.log(`  ${n.name}  api ${n.api}  p2p ${n.p2p.join(' ')}  home ${n.home}`)
     })
 
@@ -68,6 +76,7 @@ export function registerTestnetCommands(program: Command): void {
     .option('--no-demo', 'do not deploy the demo instance or store a demo record')
     .action(async (o: InitOpts & { demo: boolean }) => {
       const m = existsSync(join(o.dir, 'testnet.json')) ? readManifest(o.dir) : await init({ ...o, force: false })
+      printGuarantee(m.nodes.length)
       const peers = m.nodes.map((n) => startPeer(n.home, join(n.home, 'node.log')))
       let stopping = false
       const stopAll = async () => {

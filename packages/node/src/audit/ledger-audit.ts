@@ -16,7 +16,7 @@ import { BlockVerifier, type PreparedBlock } from '../sync/verify-block.js'
 /**
  * Full audit of a ledger: every block is re-verified and re-executed into a fresh store with
  * the same BlockVerifier block sync uses (hash chain, chain and validator set, transactions
- * root, batch digest, 2f+1 genesis signatures on the certificate, re-execution to the same
+ * root, batch digest, a quorum of genesis signatures on the certificate, re-execution to the same
  * header and body); for a local store, storage's verifyStore then checks what only the
  * database holds (indexes, history, head record, world state).
  */
@@ -64,7 +64,7 @@ export class AuditFailure extends Error {
   }
 }
 
-/** Certificate signatures: 2f+1 distinct genesis validators over (view, seq, digest). */
+/** Certificate signatures: a quorum of distinct genesis validators over (view, seq, digest). */
 export function certificateChecker(g: Genesis): (height: number, cert: CommitCertificate, header: BlockHeader) => void {
   const domain = { chainId: g.chainId, validatorsHash: validatorsHash(g.validators) }
   const keys = g.validators.map((v) => v.publicKey)

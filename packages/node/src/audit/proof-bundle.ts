@@ -12,11 +12,11 @@ import { stateProofFromJson, stateProofToJson, verifyStateProof, type StateProof
  * What makes it sound (docs/design.md): block h+1's commit certificate signs
  * batchDigest(time, parent = hash(header h), txRoot); header h carries the state root after
  * block h; the Merkle proof links the value (and the version it was written at) to that root.
- * So 2f+1 genesis validators vouch for the value through h+1's signatures.
+ * So a quorum of genesis validators vouches for the value through h+1's signatures.
  *
  * Every field of a bundle is either checked cryptographically or must agree with one that is,
  * unknown fields are refused, and the file must be in the canonical form bundleText writes:
- * any change to any byte fails. (Dropping one signature beyond the 2f+1 needed is the one
+ * any change to any byte fails. (Dropping one signature beyond the quorum needed is the one
  * edit that leaves a valid bundle: the remaining quorum still proves the same thing.)
  */
 export const BUNDLE_FORMAT = 'vigil-proof/1'
@@ -203,7 +203,7 @@ function parseBundle(json: unknown): Parsed {
 
 /**
  * Checks a bundle against a genesis: chain and validator set, header hash, block h+1's
- * certificate (2f+1 distinct genesis validators over (view, h+1, batchDigest(time, hash(header h),
+ * certificate (a quorum of distinct genesis validators over (view, h+1, batchDigest(time, hash(header h),
  * txRoot))), and the Merkle path from the value to header h's state root. Throws a
  * ValidationError with the reason; returns what the bundle proves.
  */

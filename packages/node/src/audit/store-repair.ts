@@ -11,7 +11,7 @@ import { certificateChecker, freshStore, replayInto, storeSource, type Problem }
  *
  * Fast check: the world state hashes to the head's state root (the store checks this at open,
  * see damage()), the head record matches the head block, and the last RECENT blocks link, have
- * their transactions and results roots, and carry certificates signed by 2f+1 genesis validators.
+ * their transactions and results roots, and carry certificates signed by a quorum of genesis validators.
  * Full check: storage's verifyStore over the whole chain, certificate signatures included.
  *
  * Repair: locate the first height that cannot be trusted (verifyStore names it; for a damaged

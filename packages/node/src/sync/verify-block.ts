@@ -27,7 +27,7 @@ const SIG_GROUP = 4 * SIG_BATCH
 
 /**
  * Checks a block fetched from a peer against everything this peer knows, and re-executes it:
- * link to our head, chain and validator set, the batch digest its certificate signs, 2f+1
+ * link to our head, chain and validator set, the batch digest its certificate signs, a quorum
  * distinct validator signatures, and re-execution giving exactly the same header (so the same
  * transactions and state root) and body bytes. Nothing from the peer is trusted until all of
  * that holds. Returns the block as this peer rebuilt it, with its encoding, ready to commit.
