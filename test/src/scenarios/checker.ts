@@ -74,10 +74,11 @@ function assertOneChain(t: TestnetDriver, peers: number[], chains: BlockView[][]
 }
 
 /**
- * No fork, whether or not the peers have converged (during a partition each side has its own
- * height): returns the heights compared.
+ * The chains as they stand, whether or not the peers have converged (during a partition each
+ * side has its own height): no fork, a quorum certificate on every block, and no transaction
+ * in two places. Returns the heights compared.
  */
-export async function noFork(t: TestnetDriver, peers: number[]): Promise<number[]> {
+export async function checkChains(t: TestnetDriver, peers: number[]): Promise<number[]> {
   const heights = await Promise.all(
     peers.map(async (i) => {
       const s = await t.status(i)
@@ -85,7 +86,16 @@ export async function noFork(t: TestnetDriver, peers: number[]): Promise<number[
       return s.height
     }),
   )
-  assertOneChain(t, peers, await Promise.all(peers.map((i, k) => blocksOf(t, i, heights[k]!))))
+  const chains = await Promise.all(peers.map((i, k) => blocksOf(t, i, heights[k]!)))
+  assertOneChain(t, peers, chains)
+  const longest = chains.reduce((a, b) => (b.length > a.length ? b : a))
+  const seen = new Map<string, number>()
+  for (const b of longest) {
+    for (const tx of b.txs) {
+      assert.ok(!seen.has(tx.id), `tx ${tx.id} committed twice: at heights ${seen.get(tx.id)} and ${b.header.height}`)
+      seen.set(tx.id, b.header.height)
+    }
+  }
   return heights
 }
 
