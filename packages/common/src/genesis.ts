@@ -79,6 +79,9 @@ export function networkGuarantee(n: number): { f: number; quorum: number; crashT
   return { f, quorum, crashTolerance, warning }
 }
 
+/** The largest batchMaxBytes genesis accepts: a batch and its message's heads and certificate fit a 16 MiB buffer. */
+export const MAX_BATCH_MAX_BYTES = 16 * 1024 * 1024 - 65_536
+
 const CHAIN_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/
 
 function fail(field: string, msg: string): never {
@@ -131,7 +134,7 @@ export function parseGenesis(json: unknown): Genesis {
   const p = { ...DEFAULT_CONSENSUS }
   const params: Array<[keyof ConsensusParams, number, number]> = [
     ['batchMaxCount', 1, 10_000],
-    ['batchMaxBytes', 1024, 16 * 1024 * 1024 - 65_536],
+    ['batchMaxBytes', 1024, MAX_BATCH_MAX_BYTES],
     ['batchTimeoutMs', 1, 60_000],
     ['checkpointInterval', 1, 10_000],
     ['watermarkWindow', 2, 100_000],
