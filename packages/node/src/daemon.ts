@@ -28,8 +28,8 @@ import { resultJson } from './api/json.js'
 import { BlockSync } from './sync/block-sync.js'
 import { BlockVerifier } from './sync/verify-block.js'
 
-export const PBFT_PROTOCOL = '/vigil/pbft/1'
-export const MEMPOOL_PROTOCOL = '/vigil/mempool/1'
+export const PBFT_PROTOCOL = '/vigil/pbft/2'
+export const MEMPOOL_PROTOCOL = '/vigil/mempool/2'
 /** Genesis refuses parameters under which a PBFT message could exceed it (maxConsensusMessageBytes). */
 const MAX_PBFT_FRAME_BYTES = MAX_CONSENSUS_FRAME_BYTES
 const LAG_PROBE_MS = 1000
