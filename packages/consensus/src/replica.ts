@@ -64,6 +64,7 @@ export class Replica {
   private readonly rules: ViewChangeRules
   /** STATUS, VIEW-CHANGE and own-vote retransmission period. */
   private readonly retransmitMs: number
+  private readonly exactViewTimer: boolean
 
   private view = 0
   private target = 0
@@ -88,8 +89,13 @@ export class Replica {
   private lastBlockHash: Uint8Array = ZERO_HASH
   private lastTime = 0
   private lastNonEmpty = false
-  /** When requests were last executed: the request timer restarts on progress (PBFT), so a backlog behind an honest primary is no reason to replace it. */
-  private lastProgressAt = 0
+  /**
+   * The request timer (PBFT's, one per request): it runs for the pending request this replica has
+   * waited on longest (`key`), since `since`, and restarts only when that request executes, then
+   * for the next one. A batch of other requests does not restart it, so a primary cannot leave one
+   * request out for ever while proposing the rest. Null: nothing pending.
+   */
+  private requestTimer: { key: string; since: number } | null = null
   private lastExecutedAt = 0
   /** When the proposal for lastExecuted+1 was accepted, and a moving average of accept-to-execute times. */
   private nextProposal: { seq: number; at: number } | null = null
@@ -113,6 +119,7 @@ export class Replica {
     this.f = faultTolerance(cfg.n)
     this.fullQuorum = quorumSize(cfg.n)
     this.quorum = cfg.unsafeQuorumOverride ?? this.fullQuorum
+    this.exactViewTimer = cfg.unsafeExactViewTimer === true
     this.p = cfg.params
     this.d = cfg.domain
     this.crypto = cfg.crypto
@@ -138,6 +145,7 @@ export class Replica {
     this.deliverCommitted()
     this.acceptWaiting()
     this.propose()
+    this.armRequestTimer()
     return this.out
   }
 
@@ -182,8 +190,25 @@ export class Replica {
    * pending (primary, changing views, nothing outstanding, or behind a checkpoint).
    */
   private suspectPrimaryAt(): number | null {
-    if (this.changing || this.isPrimary || this.lastExecuted < 0 || this.pool.size === 0 || this.behindCheckpoint()) return null
-    return Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt) + this.requestTimeout()
+    if (this.changing || this.isPrimary || this.lastExecuted < 0 || this.requestTimer === null || this.behindCheckpoint()) return null
+    return Math.max(this.requestTimer.since, this.viewStartedAt) + this.requestTimeout()
+  }
+
+  /** The oldest pending request gets the timer when none runs; each step ends here, so nextDeadline() sees it. */
+  private armRequestTimer(): void {
+    if (this.requestTimer !== null) return
+    const key = this.pool.oldestKey()
+    if (key !== null) this.requestTimer = { key, since: this.now }
+  }
+
+  /**
+   * Requests of a batch this replica accepted from the primary (a PRE-PREPARE, a NEW-VIEW): it
+   * waits on them as on a client's, though no client or gossip brought them here. Otherwise a
+   * replica that learned of a request only from the primary never suspects a primary whose
+   * proposal cannot commit, and a replica that timed out on it waits alone for a view change.
+   */
+  private learn(requests: readonly Request[], keys: readonly string[]): void {
+    for (let i = 0; i < requests.length; i++) this.pool.add(requests[i]!, this.now, keys[i])
   }
 
   /**
@@ -271,7 +296,7 @@ export class Replica {
     const stalled = now - this.now > this.requestTimeout()
     this.now = Math.max(this.now, now)
     if (stalled) {
-      this.lastProgressAt = this.now
+      if (this.requestTimer !== null) this.requestTimer.since = this.now
       if (this.vcDeadline !== null) this.vcDeadline = this.now + this.timeout()
     }
     if (this.changing) {
@@ -295,7 +320,8 @@ export class Replica {
     // The node steps nothing else while it executes, ticks included: without this, the next tick
     // after an execution slower than the request timeout (a write stall) started a view change.
     this.now = Math.max(this.now, now)
-    const batch = this.log.peek(seq)?.committed?.batch
+    const committed = this.log.peek(seq)?.committed
+    const batch = committed?.batch
     this.lastExecuted = seq
     this.lastBlockHash = blockHash
     this.lastExecutedAt = this.now
@@ -303,7 +329,8 @@ export class Replica {
       this.lastTime = Math.max(this.lastTime, batch.time)
       this.lastNonEmpty = batch.requests.length > 0
       if (this.lastNonEmpty) {
-        this.lastProgressAt = this.now
+        // The request waited on executed: the timer starts over, for the oldest still pending (armRequestTimer).
+        if (this.requestTimer !== null && committed!.requestKeys.includes(this.requestTimer.key)) this.requestTimer = null
         if (this.nextProposal?.seq === seq) {
           const took = this.now - this.nextProposal.at
           this.cycleMs = this.cycleMs === 0 ? took : (3 * this.cycleMs + took) / 4
@@ -321,10 +348,13 @@ export class Replica {
     this.lastDelivered = Math.max(this.lastDelivered, seq)
     this.lastBlockHash = blockHash
     this.lastExecutedAt = this.now
-    this.lastProgressAt = this.now
     this.lastNonEmpty = false
     // Requests delivered in the skipped range are unknown here; dropping all pending ones avoids proposing them again.
     this.pool.clearPending()
+    this.requestTimer = null
+    // Those of proposals above it this replica accepted (before a restart, say) are still waited on:
+    // their retransmissions are dropped as duplicates, so nothing else brings them back.
+    for (const s of this.log.sorted()) if (s.seq > seq && s.view === this.view && s.pp !== null) this.learn(s.pp.batch.requests, s.pp.requestKeys)
     for (const s of this.waiting.keys()) if (s <= seq) this.waiting.delete(s)
     this.onStateReached(seq, blockHash)
   }
@@ -388,6 +418,7 @@ export class Replica {
       this.fault(from, checked.error)
       return this.drop(`pre-prepare ${m.seq}: ${checked.error}`)
     }
+    this.learn(m.batch.requests, checked.keys)
     if (this.lastExecuted < 0 || m.seq > this.lastExecuted + 1) {
       if (this.waiting.size >= this.p.watermarkWindow) return this.drop(`pre-prepare ${m.seq}: waiting buffer full`)
       this.waiting.set(m.seq, { msg: m, digest, keys: checked.keys })
@@ -695,10 +726,15 @@ export class Replica {
     // The (f+1)-th highest: at least one honest replica asks for a view at least this high.
     if (higher.length > this.f) return this.startViewChange(higher[this.f]!, `${this.f + 1} replicas asked for view ${higher[this.f]!} or higher`)
     if (!this.changing) return
-    const votes = [...this.viewChanges.values()].filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
-    if (votes.length < this.fullQuorum) return
-    this.vcDeadline ??= this.now + this.timeout()
+    const all = [...this.viewChanges.values()]
+    // A quorum asks for the target or higher: the target may be waited on now. Those asking for a
+    // higher view (at most f of them, or the rule above applies) never come back to the target, so
+    // counting only the target's own VIEW-CHANGEs can leave everyone waiting (docs/design.md).
+    const towards = all.filter((v) => (this.exactViewTimer ? v.msg.view === this.target : v.msg.view >= this.target)).length
+    if (towards >= this.fullQuorum) this.vcDeadline ??= this.now + this.timeout()
     if (this.primaryOf(this.target) !== this.id) return
+    const votes = all.filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
+    if (votes.length < this.fullQuorum) return
     const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes)
     this.send('all', msg)
     this.installNewView(msg, entries.map((e, i) => ({ ...e, sig: msg.pre[i]!.sig })), checkpoint)
@@ -731,7 +767,12 @@ export class Replica {
     for (const [r, vc] of this.viewChanges) if (vc.msg.view <= this.view) this.viewChanges.delete(r)
     this.waiting.clear()
     this.onStableCert(checkpoint)
-    for (const e of entries) if (this.inWindow(e.seq)) this.installProposal(e.seq, e.batch, e.digest, e.sig, requestKeys(e.batch.requests))
+    for (const e of entries) {
+      if (!this.inWindow(e.seq)) continue
+      const keys = requestKeys(e.batch.requests)
+      if (e.seq > this.lastDelivered) this.learn(e.batch.requests, keys)
+      this.installProposal(e.seq, e.batch, e.digest, e.sig, keys)
+    }
   }
 
   // ---- restart -------------------------------------------------------------------------

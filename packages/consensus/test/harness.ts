@@ -1,4 +1,4 @@
-import { concatBytes, encode, sha256, type ConsensusParams, type SignDomain } from '@vigil/common'
+import { concatBytes, encode, equalBytes, sha256, type ConsensusParams, type SignDomain } from '@vigil/common'
 import { Replica } from '../src/replica.js'
 import type { Message } from '../src/messages.js'
 import { simCrypto, simSecrets } from '../src/sim/crypto.js'
@@ -36,6 +36,8 @@ export class TestNet {
   now = 0
   /** Return false to drop a message. */
   filter: (e: Envelope) => boolean = () => true
+  /** Play the node's state transfer too: a replica asking for one gets the chain of a replica that has the certified block. */
+  serveTransfers = false
 
   constructor(readonly n: number, readonly params: ConsensusParams = PARAMS, cryptos?: ReplicaCrypto[], extra: Partial<ReplicaConfig> = {}) {
     const secrets = simSecrets(n, 1)
@@ -64,6 +66,7 @@ export class TestNet {
       const targets = s.to === 'all' ? Array.from({ length: this.n }, (_, t) => t).filter((t) => t !== i) : [s.to]
       for (const to of targets) this.queue.push({ from: i, to, msg: s.msg })
     }
+    if (ready.stateTransfer !== null && this.serveTransfers) this.transfer(i, ready.stateTransfer.seq, ready.stateTransfer.blockHash)
     for (const d of ready.deliver) {
       this.delivered[i]!.push(d)
       const h = this.heights[i]!
@@ -72,6 +75,13 @@ export class TestNet {
       this.step(i, { type: 'executed', seq: d.seq, blockHash: hash, now: this.now })
     }
     return ready
+  }
+
+  private transfer(i: number, seq: number, blockHash: Uint8Array): void {
+    const from = this.heights.find((h) => h.length > seq && equalBytes(h[seq]!, blockHash))
+    if (from === undefined) return
+    this.heights[i] = from.slice(0, seq + 1)
+    this.step(i, { type: 'stateTransferred', seq, blockHash })
   }
 
   /** Restarts replica i from what it persisted, at its executed height. */
@@ -100,10 +110,10 @@ export class TestNet {
     }
   }
 
-  /** Ticks and flushes until `done` or the time budget runs out. */
-  runUntil(done: () => boolean, budgetMs = 10_000, tickMs = 5): boolean {
+  /** Ticks (the listed replicas, default all) and flushes until `done` or the time budget runs out. */
+  runUntil(done: () => boolean, budgetMs = 10_000, tickMs = 5, replicas?: readonly number[]): boolean {
     for (let t = 0; t < budgetMs && !done(); t += tickMs) {
-      this.tick(tickMs)
+      this.tick(tickMs, replicas)
       this.flush()
     }
     return done()
