@@ -65,6 +65,26 @@ describe('liveness', () => {
     sameChain(net, [0, 1, 2, 3])
   })
 
+  it('an honest primary working through a backlog is not replaced, though the last requests wait many timeouts', () => {
+    const net = new TestNet(4)
+    const count = 50 * PARAMS.batchMaxCount
+    // The primary hears of them in one order, the backups in a slightly different one (gossip latency).
+    for (let r = 0; r < count; r++) net.submit(request(r), [0])
+    for (let r = 0; r < count; r++) net.submit(request(r ^ 1), [1, 2, 3])
+    // One message hop per 10 ms: a batch takes a few hops, the backlog many request timeouts.
+    const hop = (): void => {
+      net.tick(10)
+      net.flush(net.queue.length)
+    }
+    const all = (): boolean => [0, 1, 2, 3].every((i) => net.delivered[i]!.reduce((k, d) => k + d.batch.requests.length, 0) === count)
+    for (let t = 0; t < 100 * PARAMS.viewChangeTimeoutMs && !all(); t += 10) hop()
+    assert.ok(all(), `backlog not ordered: ${describeState(net, [0, 1, 2, 3])}`)
+    assert.ok(net.now > 5 * PARAMS.viewChangeTimeoutMs, `the backlog took only ${net.now} ms`)
+    for (const i of [0, 1, 2, 3]) {
+      assert.deepEqual(net.readies[i]!.flatMap((r) => (r.viewChange === null ? [] : [r.viewChange])), [], `replica ${i} started a view change`)
+    }
+  })
+
   /**
    * n = 5 (quorum 4): replica 1, primary of view 1, is down; the primary of view 0 proposes nothing;
    * replica 4 is heard by nobody (a one-way partition) until it has timed out of view 1. Then
