@@ -65,6 +65,21 @@ describe('liveness', () => {
     sameChain(net, [0, 1, 2, 3])
   })
 
+  it('a backup that knows a request only from a PRE-PREPARE waits on it, across a restart too', () => {
+    for (const restart of [false, true]) {
+      const net = new TestNet(4)
+      // Only the primary got the request; the backups see its proposal and nothing else, then nothing at all.
+      net.submit(request(1), [0])
+      net.filter = (e) => e.msg.type === 'preprepare'
+      net.runUntil(() => false, 20)
+      assert.equal(net.replicas[1]!.status().logSize, 1, 'replica 1 did not accept the proposal')
+      if (restart) net.restart(1)
+      net.filter = () => false
+      const started = net.runUntil(() => net.replicas[1]!.status().viewChanging, 10 * PARAMS.viewChangeTimeoutMs, 5, [1])
+      assert.ok(started, `replica 1 (restarted: ${restart}) never suspected a primary whose proposal does not commit`)
+    }
+  })
+
   it('an honest primary working through a backlog is not replaced, though the last requests wait many timeouts', () => {
     const net = new TestNet(4)
     const count = 50 * PARAMS.batchMaxCount
