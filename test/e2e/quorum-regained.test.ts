@@ -71,4 +71,21 @@ describe('quorum lost, then regained', { timeout: 300_000 }, () => {
     await c.waitHeight(top, running)
     await sameChain(c, running, top)
   })
+
+  it('a peer that (re)connects is offered the transactions pending on the others', async () => {
+    const [key] = clients(1)
+    const alive = [0, 1, 2, 3].filter((i) => c.running(i))
+    const [holder, ...rest] = alive
+    for (const i of rest) await c.stop(i)
+    const pending = makeTx(c.chainId, key!, 'kv1', 'put', { key: 'offered', value: 3 })
+    await sendTx(c.api(holder!), pending, false)
+    // Two of four: no quorum, so the transaction stays pending and only the offer can bring it.
+    const back = [0, 1, 2, 3].find((i) => i !== holder)!
+    c.start(back)
+    await waitFor(
+      async () => (await c.api(back, 2000).get<{ mempool: number }>('/v1/status').catch(() => ({ mempool: 0 }))).mempool >= 1,
+      30_000,
+      async () => `vp${back} was not offered the transaction pending on vp${holder}: ${JSON.stringify(await c.status(back))}\n${c.logTail(back, 10)}`,
+    )
+  })
 })
