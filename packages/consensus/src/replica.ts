@@ -26,6 +26,13 @@ const MAX_BACKOFF = 6
 const CYCLE_FACTOR = 4
 const CYCLE_CAP = 8
 /**
+ * The request waited on longest must execute within this many request timeouts of becoming the
+ * oldest, whatever else executes meanwhile: a primary cannot leave it out for ever, and an honest
+ * one under overload, whose copy of it may arrive seconds after ours (its signature checks queue
+ * up), is not replaced for that.
+ */
+const REQUEST_FACTOR = 8
+/**
  * The empty batch that certifies the last non-empty block's state root waits this many batch
  * timeouts: under steady light traffic the next request's batch certifies it instead, and a
  * quiet ledger still has its latest state certified a moment later.
@@ -89,11 +96,13 @@ export class Replica {
   private lastBlockHash: Uint8Array = ZERO_HASH
   private lastTime = 0
   private lastNonEmpty = false
+  /** When requests were last executed: a backlog behind an honest primary that makes progress is no reason to replace it. */
+  private lastProgressAt = 0
   /**
    * The request timer (PBFT's, one per request): it runs for the pending request this replica has
    * waited on longest (`key`), since `since`, and restarts only when that request executes, then
-   * for the next one. A batch of other requests does not restart it, so a primary cannot leave one
-   * request out for ever while proposing the rest. Null: nothing pending.
+   * for the next one. Batches of other requests do not restart it (REQUEST_FACTOR), so a primary
+   * cannot leave one request out for ever while proposing the rest. Null: nothing pending.
    */
   private requestTimer: { key: string; since: number } | null = null
   private lastExecutedAt = 0
@@ -185,13 +194,21 @@ export class Replica {
   }
 
   /**
-   * When a backup suspects the primary: an outstanding request (oldest first, as an honest
-   * primary batches them) and no batch executed for a whole request timeout. Null: no suspicion
+   * When a backup suspects the primary, by either rule: a request is outstanding and no batch was
+   * executed for a whole request timeout (a silent primary), or the request waited on longest has
+   * not executed within REQUEST_FACTOR request timeouts (a censoring one). Null: no suspicion
    * pending (primary, changing views, nothing outstanding, or behind a checkpoint).
    */
-  private suspectPrimaryAt(): number | null {
+  private suspicion(): { silentAt: number; censoringAt: number; timeout: number } | null {
     if (this.changing || this.isPrimary || this.lastExecuted < 0 || this.requestTimer === null || this.behindCheckpoint()) return null
-    return Math.max(this.requestTimer.since, this.viewStartedAt) + this.requestTimeout()
+    const timeout = this.requestTimeout()
+    const since = Math.max(this.requestTimer.since, this.viewStartedAt)
+    return { silentAt: Math.max(since, this.lastProgressAt) + timeout, censoringAt: since + REQUEST_FACTOR * timeout, timeout }
+  }
+
+  private suspectPrimaryAt(): number | null {
+    const s = this.suspicion()
+    return s === null ? null : Math.min(s.silentAt, s.censoringAt)
   }
 
   /** The oldest pending request gets the timer when none runs; each step ends here, so nextDeadline() sees it. */
@@ -296,16 +313,19 @@ export class Replica {
     const stalled = now - this.now > this.requestTimeout()
     this.now = Math.max(this.now, now)
     if (stalled) {
+      this.lastProgressAt = this.now
       if (this.requestTimer !== null) this.requestTimer.since = this.now
       if (this.vcDeadline !== null) this.vcDeadline = this.now + this.timeout()
     }
     if (this.changing) {
       if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1, `no NEW-VIEW for view ${this.target} in time`)
     } else {
-      const suspectAt = this.suspectPrimaryAt()
-      if (suspectAt !== null && this.now >= suspectAt) {
-        const timeout = this.requestTimeout()
-        this.startViewChange(this.view + 1, `a request waited ${this.now - (suspectAt - timeout)} ms with no batch executed (timeout ${timeout} ms)`)
+      const s = this.suspicion()
+      if (s !== null && this.now >= s.silentAt) {
+        this.startViewChange(this.view + 1, `a request waited ${this.now - (s.silentAt - s.timeout)} ms with no batch executed (timeout ${s.timeout} ms)`)
+      } else if (s !== null && this.now >= s.censoringAt) {
+        const limit = REQUEST_FACTOR * s.timeout
+        this.startViewChange(this.view + 1, `the oldest request waited ${this.now - (s.censoringAt - limit)} ms while other batches executed (limit ${limit} ms)`)
       }
     }
     if (this.behindCheckpoint() && this.now >= this.transferRetryAt) this.requestTransfer()
@@ -329,6 +349,7 @@ export class Replica {
       this.lastTime = Math.max(this.lastTime, batch.time)
       this.lastNonEmpty = batch.requests.length > 0
       if (this.lastNonEmpty) {
+        this.lastProgressAt = this.now
         // The request waited on executed: the timer starts over, for the oldest still pending (armRequestTimer).
         if (this.requestTimer !== null && committed!.requestKeys.includes(this.requestTimer.key)) this.requestTimer = null
         if (this.nextProposal?.seq === seq) {
@@ -348,6 +369,7 @@ export class Replica {
     this.lastDelivered = Math.max(this.lastDelivered, seq)
     this.lastBlockHash = blockHash
     this.lastExecutedAt = this.now
+    this.lastProgressAt = this.now
     this.lastNonEmpty = false
     // Requests delivered in the skipped range are unknown here; dropping all pending ones avoids proposing them again.
     this.pool.clearPending()

@@ -60,6 +60,8 @@ describe('liveness', () => {
     for (const i of backups) assert.ok(delivered(net, i, censored), `replica ${i} never committed the censored request while ${next} others were submitted: ${describeState(net, backups)}`)
     // Others were ordered meanwhile: the timer did not wait for an idle primary.
     assert.ok(net.delivered[1]!.filter((d) => d.view === 0 && d.batch.requests.length > 0).length > 2, 'view 0 ordered other requests')
+    const reasons = backups.flatMap((i) => net.readies[i]!.flatMap((r) => (r.viewChange === null ? [] : [r.viewChange.reason])))
+    assert.ok(reasons.some((r) => /^the oldest request waited \d+ ms while other batches executed \(limit \d+ ms\)$/.test(r)), JSON.stringify(reasons))
     const d = net.delivered[1]!.find((x) => x.batch.requests.some((q) => equalBytes(q.id, request(censored).id)))!
     assert.ok(d.view >= 1, `committed in view ${d.view}, not after a view change`)
     sameChain(net, [0, 1, 2, 3])
