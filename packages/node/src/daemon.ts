@@ -17,7 +17,7 @@ import { BlockExecutor } from './ledger/executor.js'
 import { CommitWaiters } from './ledger/commit-waiters.js'
 import { genesisBlock } from './ledger/genesis-block.js'
 import type { Logger } from './log.js'
-import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip } from './mempool/gossip.js'
+import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip, offerPending } from './mempool/gossip.js'
 import { Mempool } from './mempool/mempool.js'
 import { RecentIds } from './mempool/recent.js'
 import { sharedSigPool, txCheck } from './crypto/index.js'
@@ -116,7 +116,10 @@ export class VigilNode {
     this.#pbft = this.links.channel(PBFT_PROTOCOL, { maxFrameBytes: MAX_PBFT_FRAME_BYTES, queueMax: 8192 })
     const mempoolCh = this.links.channel(MEMPOOL_PROTOCOL, { maxFrameBytes: GOSSIP_MAX_FRAME_BYTES, queueMax: 1024 })
     this.#gossip = new GossipBatcher((frame) => mempoolCh.broadcast(frame))
-    this.links.onPeer(() => this.metrics.peersConnected.set(this.links.connectedPeers().length))
+    this.links.onPeer((peer, up) => {
+      this.metrics.peersConnected.set(this.links.connectedPeers().length)
+      if (up) this.#offerPending(peer, mempoolCh)
+    })
 
     const signer = new Signer(this.cfg.keyPair)
     const replica = new Replica(
@@ -325,6 +328,15 @@ export class VigilNode {
       this.driver.push(requestInput(tx))
     }
     return r
+  }
+
+  #offerPending(peer: number, ch: Channel): void {
+    const offered = offerPending(this.#pendingTxBytes(), (frame) => ch.send(peer, frame))
+    if (offered > 0) this.log.debug({ peer, offered }, 'pending transactions offered to a peer that connected')
+  }
+
+  *#pendingTxBytes(): Generator<Uint8Array> {
+    for (const e of this.mempool.entries()) yield e.tx.bytes
   }
 
   *#pendingRequests(): Generator<Input> {
