@@ -5,7 +5,7 @@ import { toHex } from '@vigil/common'
 import { makeTx, sendTx } from '@vigil/cli'
 import { waitFor, type Cluster, type Committed } from '../src/cluster.js'
 import { clients, kvLoad } from '../src/load.js'
-import { assertHonestHold, assertIdentified, assertNoHonestBlamed, byzantineCluster, metric, waitMisbehaved } from '../src/byzantine.js'
+import { assertHonestHold, assertIdentified, assertNoHonestBlamed, byzantineCluster, metric, misbehaved, waitMisbehaved } from '../src/byzantine.js'
 import { sleep } from '../src/scenarios/peers.js'
 
 /**
@@ -54,7 +54,7 @@ describe('one Byzantine validator among four', { timeout: 1_800_000 }, () => {
     await c.stop(1)
     await c.stop(2)
     c.start(victim)
-    const subs = await waitMisbehaved(c, byz, 'substitute-committed', `send vp${victim} a COMMITTED batch`)
+    await waitMisbehaved(c, byz, 'substitute-committed', `send vp${victim} a COMMITTED batch`, victim)
     await waitFor(
       async () => ((await c.status(victim))?.height ?? -1) > stoppedAt || readFileSync(c.logFile(victim), 'utf8').includes('"msg":"peer misbehaved"'),
       60_000,
@@ -64,7 +64,7 @@ describe('one Byzantine validator among four', { timeout: 1_800_000 }, () => {
     c.start(2)
     await c.waitReady([1, 2])
     const honest = [1, 2, 3]
-    for (const s of subs) {
+    for (const s of misbehaved(c, byz, 'substitute-committed', victim)) {
       for (const i of honest) {
         const held = await c.api(i).get(`/v1/tx/${String(s.substitute)}`).then(() => true, () => false)
         assert.equal(held, false, `vp${i} holds ${String(s.substitute)}, a transaction nobody submitted, substituted by vp${byz} under certified id ${String(s.id)}`)
@@ -123,7 +123,7 @@ describe('one Byzantine validator among four', { timeout: 1_800_000 }, () => {
     const finished = () => readFileSync(c.logFile(victim), 'utf8').split('\n').filter((l) => l.includes('block sync finished')).length
     const syncsBefore = finished()
     c.start(victim)
-    await waitMisbehaved(c, byz, 'forged-tip', `serve vp${victim} a forged tip`)
+    await waitMisbehaved(c, byz, 'forged-tip', `serve vp${victim} a forged tip`, victim)
     await waitFor(async () => finished() > syncsBefore, 60_000, () => `vp${victim}'s block sync from vp${byz} did not finish:\n${c.logTail(victim, 12)}`)
     c.start(0)
     c.start(2)

@@ -24,17 +24,17 @@ function logOf(c: Cluster, i: number): string {
   }
 }
 
-/** The Byzantine peer's reports of one behaviour (its warn lines with that `byzantine` field). */
-export function misbehaved(c: Cluster, byz: number, behaviour: string): Array<Record<string, unknown>> {
+/** The Byzantine peer's reports of one behaviour (its warn lines with that `byzantine` field), those sent to `to` if given. */
+export function misbehaved(c: Cluster, byz: number, behaviour: string, to?: number): Array<Record<string, unknown>> {
   return logOf(c, byz)
     .split('\n')
     .filter((l) => l.includes(`"byzantine":"${behaviour}"`))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => to === undefined || e.to === to)
 }
 
-export async function waitMisbehaved(c: Cluster, byz: number, behaviour: string, what: string, timeoutMs = 60_000): Promise<Array<Record<string, unknown>>> {
-  await waitFor(async () => misbehaved(c, byz, behaviour).length > 0, timeoutMs, () => `vp${byz} never got to ${what} (${behaviour}):\n${c.logTail(byz, 15)}`)
-  return misbehaved(c, byz, behaviour)
+export async function waitMisbehaved(c: Cluster, byz: number, behaviour: string, what: string, to?: number, timeoutMs = 60_000): Promise<void> {
+  await waitFor(async () => misbehaved(c, byz, behaviour, to).length > 0, timeoutMs, () => `vp${byz} never got to ${what} (${behaviour}):\n${c.logTail(byz, 15)}`)
 }
 
 async function metricsText(c: Cluster, i: number): Promise<string> {

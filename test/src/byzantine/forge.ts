@@ -36,8 +36,8 @@ export class ForgedTips {
   async tip(): Promise<ForgedTip | null> {
     const store = this.store()
     const head = store.head()!.height
-    if (this.#cached !== null && this.#cached.height > head - SEARCH_BLOCKS) return this.#cached
     for (let h = head; h > Math.max(0, head - SEARCH_BLOCKS); h--) {
+      if (this.#cached?.height === h) return this.#cached
       const block = (await store.getBlock(h))!
       const k = block.results.findIndex((r) => r.code === 0 && r.writes.length > 0)
       if (k < 0) continue
