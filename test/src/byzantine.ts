@@ -48,6 +48,15 @@ export async function metric(c: Cluster, i: number, name: string, labels = ''): 
   return line === undefined ? 0 : Number(line.split(' ')[1])
 }
 
+/**
+ * Every listed peer is connected to every other validator (its /metrics), so that a message the
+ * liar sends reaches everyone it is meant for: readiness needs only a quorum of links.
+ */
+export async function fullyConnected(c: Cluster, peers: number[] = [...Array(c.size).keys()], timeoutMs = 60_000): Promise<void> {
+  const links = () => Promise.all(peers.map((i) => metric(c, i, 'vigil_peers_connected').catch(() => -1)))
+  await waitFor(async () => (await links()).every((n) => n === c.size - 1), timeoutMs, async () => `peers ${peers.join(',')} not all connected: ${JSON.stringify(await links())}`)
+}
+
 /** Peer i names `byz` as faulty: a fault counted against it in /metrics and a log line saying why (a misbehaviour or a sync ban). */
 export async function assertIdentified(c: Cluster, i: number, byz: number): Promise<void> {
   const faults = await metric(c, i, 'vigil_peer_faults_total', `replica="${byz}"`)
