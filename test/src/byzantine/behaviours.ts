@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { Signer, decodeTx, fromHex, generateKeyPair, headerHash, signTx, toHex, type SignDomain } from '@vigil/common'
+import { Signer, decodeTx, encode, fromHex, generateKeyPair, headerHash, signTx, toHex, type SignDomain } from '@vigil/common'
 import { digestOf, prepareSignBytes, viewChangeSignBytes, type Batch, type Message, type PreparedCertificate, type Request, type ViewChange } from '@vigil/consensus'
-import { encodeBlocks, encodeStatus, type Logger, type Misbehaviour, type SyncRequest } from '@vigil/node'
+import { encodeBlocks, type Logger, type Misbehaviour, type SyncRequest } from '@vigil/node'
 import type { LedgerStore } from '@vigil/storage'
 import { ForgedTips } from './forge.js'
 
@@ -63,6 +63,9 @@ export function parseBehaviours(list: string): Parsed {
   }
   return p
 }
+
+/** A sync status answer of height and head hash only: a liar offers no certificate for its claim. */
+const encodeStatus = (height: number, hash: Uint8Array): Uint8Array => encode([height, hash])
 
 export function misbehaviour(list: string, ctx: ByzantineContext): Misbehaviour {
   const p = parseBehaviours(list)
