@@ -19,9 +19,10 @@ import { ForgedTips } from './forge.js'
  *   signed, followed by the next peer's: no batch gathers a quorum, and every peer holds two.
  * - lie-height: block sync status claims a million blocks more than it has.
  * - empty-sync: every block range is answered with no blocks.
- * - forged-tip: block sync serves ranges ending at its highest block with a successful write,
- *   that block forged: one transaction re-signed with garbage, re-executed (UNAUTHORIZED, no
- *   writes) so results and state root match; certificate kept. Status names that block.
+ * - forged-tip: a block range reaching its highest block with a successful write ends there,
+ *   with that block forged: one transaction re-signed with garbage, re-executed (UNAUTHORIZED,
+ *   no writes) so results and state root match; certificate kept. Its status and every other
+ *   range are honest, so nothing but the forged block gives it away.
  * - censor:<signer hex>: that signer's requests never reach its consensus core, so as primary
  *   it never proposes them (everyone else's it proposes as usual).
  * - doctored-viewchange: its VIEW-CHANGEs omit all prepared certificates but one, whose batch is
@@ -139,18 +140,14 @@ export function misbehaviour(list: string, ctx: ByzantineContext): Misbehaviour 
 
   const serveSync = async (from: number, req: SyncRequest): Promise<Uint8Array | undefined> => {
     const head = ctx.store().head()!
-    if (p.on.has('forged-tip')) {
+    if (p.on.has('forged-tip') && req.kind === 'blocks') {
       const tip = await ctx.forged.tip()
-      if (tip === null) return undefined
-      if (req.kind === 'status') return encodeStatus(tip.height, tip.hash)
-      if (req.from > tip.height) return encodeBlocks([])
-      const last = Math.min(req.from + req.count - 1, tip.height)
-      const blocks = await ctx.forged.honestRange(req.from, last)
-      if (last === tip.height) {
+      if (tip !== null && req.from <= tip.height && tip.height < req.from + req.count) {
+        const blocks = await ctx.forged.honestRange(req.from, tip.height)
         blocks[blocks.length - 1] = { block: tip.bytes, cert: tip.cert }
         report('forged-tip', { to: from, height: tip.height, tx: tip.txId }, `served a forged tip at ${tip.height}`)
+        return encodeBlocks(blocks)
       }
-      return encodeBlocks(blocks)
     }
     if (req.kind === 'status') {
       if (p.on.has('lie-height')) {

@@ -47,7 +47,7 @@ export class ForgedTips {
     return null
   }
 
-  /** Blocks from..to as stored (the tip is swapped in by the caller). */
+  /** Blocks from..to as stored (the forged tip is swapped in by the caller). */
   async honestRange(from: number, to: number): Promise<Array<{ block: Uint8Array; cert: Uint8Array | null }>> {
     const got = await this.store().getBlockRange(from, to - from + 1, SOFT_BYTES)
     return got.map(({ block, cert }) => ({ block, cert: cert === null ? null : encodeCertificate(cert) }))
