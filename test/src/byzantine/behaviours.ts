@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { Signer, decodeTx, encode, fromHex, generateKeyPair, headerHash, signTx, toHex, type SignDomain } from '@vigil/common'
+import { Signer, decodeTx, encode, fromHex, generateKeyPair, headerHash, sha256, signTx, toHex, type SignDomain } from '@vigil/common'
 import { digestOf, prepareSignBytes, viewChangeSignBytes, type Batch, type Message, type PreparedCertificate, type Request, type ViewChange } from '@vigil/consensus'
 import { encodeBlocks, type Logger, type Misbehaviour, type SyncRequest } from '@vigil/node'
 import type { LedgerStore } from '@vigil/storage'
@@ -13,8 +13,8 @@ import { ForgedTips } from './forge.js'
  *   request's payload becomes another valid transaction's bytes (signed by a key nobody uses), or
  *   garbage; the id and the certificate stay. It also tells block sync its height is 0, so that a
  *   lagging peer catches up through consensus (COMMITTED) instead of fetching verified blocks.
- * - substitute-newview[:garbage]: the same inside the prepared batches of the NEW-VIEWs and
- *   VIEW-CHANGEs it sends (their signatures cover request ids only, so they stay valid).
+ * - substitute-newview[:garbage]: the same in the BATCH replies it sends, which carry the batches
+ *   that NEW-VIEWs and VIEW-CHANGEs name by digest to a peer that fetches them.
  * - equivocate: as primary, each peer gets its own PRE-PREPARE (the batch time differs), each
  *   signed, followed by the next peer's: no batch gathers a quorum, and every peer holds two.
  * - lie-height: block sync status claims a million blocks more than it has.
@@ -25,8 +25,8 @@ import { ForgedTips } from './forge.js'
  *   range are honest, so nothing but the forged block gives it away.
  * - censor:<signer hex>: that signer's requests never reach its consensus core, so as primary
  *   it never proposes them (everyone else's it proposes as usual).
- * - doctored-viewchange: its VIEW-CHANGEs omit all prepared certificates but one, whose batch is
- *   altered (its time moved), re-signed so the message itself verifies.
+ * - doctored-viewchange: its VIEW-CHANGEs omit all prepared certificates but one, whose digest is
+ *   altered, re-signed so the message itself verifies (the certificate's prepare signatures do not).
  */
 export const BEHAVIOURS = ['substitute-committed', 'substitute-newview', 'equivocate', 'lie-height', 'empty-sync', 'forged-tip', 'censor', 'doctored-viewchange'] as const
 type Name = (typeof BEHAVIOURS)[number]
@@ -90,10 +90,6 @@ export function misbehaviour(list: string, ctx: ByzantineContext): Misbehaviour 
   }
   const substituteBatch = (name: Name, b: Batch, where: Record<string, unknown>): Batch =>
     b.requests.length === 0 ? b : { ...b, requests: [substitute(name, b.requests[0]!, where), ...b.requests.slice(1)] }
-  const substitutePrepared = (vc: ViewChange, to: number): ViewChange => ({
-    ...vc,
-    prepared: vc.prepared.map((pc) => ({ ...pc, batch: substituteBatch('substitute-newview', pc.batch, { to, in: vc.type, seq: pc.seq }) })),
-  })
 
   const equivocate = (to: number, m: Extract<Message, { type: 'preprepare' }>): Message[] => {
     const variant = (k: number): Message => {
@@ -107,17 +103,17 @@ export function misbehaviour(list: string, ctx: ByzantineContext): Misbehaviour 
 
   const doctor = (to: number, vc: ViewChange): ViewChange => {
     if (vc.replica !== ctx.self || vc.prepared.length === 0) return vc
-    const keep = [...vc.prepared].reverse().find((pc) => pc.batch.requests.length > 0) ?? vc.prepared[vc.prepared.length - 1]!
-    const altered: PreparedCertificate = { ...keep, batch: { ...keep.batch, time: keep.batch.time + 1 } }
+    const keep = vc.prepared[vc.prepared.length - 1]!
+    const altered: PreparedCertificate = { ...keep, digest: sha256(keep.digest) }
     const unsigned = { view: vc.view, replica: vc.replica, checkpoint: vc.checkpoint, prepared: [altered] }
     report('doctored-viewchange', { to, view: vc.view, omitted: vc.prepared.length - 1, altered: altered.seq }, `doctored a view-change for view ${vc.view}`)
-    return { type: 'viewchange', ...unsigned, sig: ctx.signer.sign(viewChangeSignBytes(ctx.domain, unsigned, [digestOf(altered.batch)])) }
+    return { type: 'viewchange', ...unsigned, sig: ctx.signer.sign(viewChangeSignBytes(ctx.domain, unsigned)) }
   }
 
   const rewrites = (m: Message): boolean =>
     (m.type === 'preprepare' && p.on.has('equivocate')) ||
     (m.type === 'committed' && p.on.has('substitute-committed') && m.batch.requests.length > 0) ||
-    ((m.type === 'newview' || m.type === 'viewchange') && p.on.has('substitute-newview')) ||
+    (m.type === 'batch' && p.on.has('substitute-newview') && m.batch.requests.length > 0) ||
     (m.type === 'viewchange' && p.on.has('doctored-viewchange'))
 
   const rewrite = (to: number, m: Message): Message[] => {
@@ -126,13 +122,10 @@ export function misbehaviour(list: string, ctx: ByzantineContext): Misbehaviour 
         return equivocate(to, m)
       case 'committed':
         return [{ ...m, batch: substituteBatch('substitute-committed', m.batch, { to, in: 'committed', seq: m.cert.seq }) }]
-      case 'viewchange': {
-        let vc = p.on.has('doctored-viewchange') ? doctor(to, m) : m
-        if (p.on.has('substitute-newview')) vc = substitutePrepared(vc, to)
-        return [vc]
-      }
-      case 'newview':
-        return [{ ...m, viewChanges: m.viewChanges.map((vc) => substitutePrepared(vc, to)) }]
+      case 'batch':
+        return [{ ...m, batch: substituteBatch('substitute-newview', m.batch, { to, in: 'batch', seq: m.seq }) }]
+      case 'viewchange':
+        return [doctor(to, m)]
       default:
         return [m]
     }
