@@ -184,7 +184,7 @@ describe('one Byzantine validator among four', { timeout: 1_800_000 }, () => {
     await assertHonestHold(c, { byz, honest, acked, keys, instance: 'kv1' })
   })
 
-  it('doctored VIEW-CHANGE: prepared certificates omitted and a batch altered, re-signed', async () => {
+  it('doctored VIEW-CHANGE: prepared certificates omitted and one altered, re-signed', async () => {
     const byz = 3
     const honest = [0, 1, 2]
     // A wide checkpoint window: the liar holds prepared certificates to doctor when the view changes.
