@@ -22,6 +22,7 @@ import { Mempool } from './mempool/mempool.js'
 import { RecentIds } from './mempool/recent.js'
 import { sharedSigPool, txCheck } from './crypto/index.js'
 import { Metrics } from './metrics.js'
+import type { Misbehaviour } from './misbehaviour.js'
 import type { Channel } from './p2p/channel.js'
 import { PeerLinks } from './p2p/links.js'
 import { resultJson } from './api/json.js'
@@ -89,7 +90,7 @@ export class VigilNode {
   constructor(
     readonly cfg: NodeConfig,
     readonly log: Logger,
-    readonly opts: { fullCheck?: boolean } = {},
+    readonly opts: NodeOptions = {},
   ) {
     this.mempool = new Mempool(cfg.mempool.maxTxs)
   }
@@ -143,11 +144,11 @@ export class VigilNode {
       replica,
       this.store,
       this.#pbft,
-      { execute: (d) => this.#execute(d), stateTransfer: (req) => this.#stateTransfer(req), halt: (err) => this.#halt(err) },
+      { execute: (d) => this.#execute(d), stateTransfer: (req) => this.#stateTransfer(req), halt: (err) => this.#halt(err), misbehaviour: this.opts.misbehaviour },
       this.metrics,
       this.log.child({ room: 'consensus' }),
     )
-    this.sync = new BlockSync(this.links, this.store, new BlockVerifier(g, this.store, this.executor), (b) => this.#committed(b), this.metrics, this.log.child({ room: 'sync' }))
+    this.sync = new BlockSync(this.links, this.store, new BlockVerifier(g, this.store, this.executor), (b) => this.#committed(b), this.metrics, this.log.child({ room: 'sync' }), this.opts.misbehaviour?.serveSync)
     this.sync.register()
     // Consensus waits until the first catch-up has brought the ledger to the others' height.
     await this.driver.pause()
@@ -500,6 +501,13 @@ export class VigilNode {
   }
 }
 
+export interface NodeOptions {
+  /** Check the whole ledger at start-up (--full-check). */
+  fullCheck?: boolean
+  /** TESTS ONLY: makes this peer a Byzantine validator (misbehaviour.ts); never set by config or CLI. */
+  misbehaviour?: Misbehaviour
+}
+
 /** What became of a submitted transaction. */
 export type Admission = 'added' | 'known' | 'committed' | 'full'
 
@@ -509,7 +517,7 @@ const checkedKey = (tx: Tx): string => keyOf(tx.id)
 /** A client transaction as the consensus core takes it: its id is sha256(tx.bytes), as requestOf would derive. */
 const requestInput = (tx: Tx): Input => ({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
 
-export async function startNode(cfg: NodeConfig, log: Logger, opts: { fullCheck?: boolean } = {}): Promise<VigilNode> {
+export async function startNode(cfg: NodeConfig, log: Logger, opts: NodeOptions = {}): Promise<VigilNode> {
   const node = new VigilNode(cfg, log, opts)
   try {
     await node.start()

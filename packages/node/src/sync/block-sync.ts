@@ -10,6 +10,7 @@ import {
 } from './protocol.js'
 import { CommitPipeline } from '../ledger/commit-pipeline.js'
 import type { BlockVerifier, PreparedBlock } from './verify-block.js'
+import type { Misbehaviour } from '../misbehaviour.js'
 
 const STATUS_TIMEOUT_MS = 2_000
 const BLOCKS_TIMEOUT_MS = 15_000
@@ -73,14 +74,18 @@ export class BlockSync {
     private readonly onBlock: (block: Block) => void,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** TESTS ONLY (see misbehaviour.ts): a Byzantine harness answers sync requests itself. */
+    private readonly serveSync?: Misbehaviour['serveSync'],
   ) {}
 
   /** Serves our blocks to peers. */
   register(): void {
     this.links.handle(
       SYNC_PROTOCOL,
-      async (_from, bytes) => {
+      async (from, bytes) => {
         const req = decodeSyncRequest(bytes)
+        const instead = await this.serveSync?.(from, req)
+        if (instead !== undefined) return instead
         const head = this.store.head()!
         if (req.kind === 'status') return encodeStatus(head.height, head.hash)
         const blocks = await this.store.getBlockRange(req.from, req.count, SYNC_RESPONSE_SOFT_BYTES)
