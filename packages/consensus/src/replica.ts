@@ -868,7 +868,11 @@ export class Replica {
     }
     const vc = digestViewChange(this.d, m)
     const err = viewChangeError(this.rules, vc)
-    if (err !== null) return this.drop(`view-change ${m.view}: ${err}`)
+    if (err !== null) {
+      // The link is authenticated and the message names its sender: a bad one is that validator's doing.
+      this.fault(from, `invalid view-change for view ${m.view}: ${err}`)
+      return this.drop(`view-change ${m.view}: ${err}`)
+    }
     this.viewChanges.set(from, vc)
     this.afterViewChangeVote()
   }
