@@ -4,7 +4,7 @@ import {
   Signer, ValidationError, checkTxChain, concatBytes, decodeTx, equalBytes, genesisHash, headerHash, keyOf, sha256, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
-import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
+import { Replica, decodeMessage, type CheckpointCertificate, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
 import type { FastifyInstance } from 'fastify'
 import { startApi } from './api/server.js'
@@ -172,17 +172,19 @@ export class VigilNode {
   }
 
   /**
-   * Pauses consensus, syncs verified blocks from peers up to their height (at least
-   * `minTarget`), then lets consensus go on from the new head. One catch-up at a time.
+   * Pauses consensus, syncs verified blocks from peers up to their proven height (at least
+   * `minTarget`; `checkpoint` covers the block it names), then lets consensus go on from the new
+   * head. One catch-up at a time. Block sync gives up on peers that serve nothing, so no peer's
+   * word keeps consensus paused.
    */
-  catchUp(minTarget = 0): Promise<void> {
+  catchUp(minTarget = 0, checkpoint: CheckpointCertificate | null = null): Promise<void> {
     this.#catchingUp ??= (async () => {
       await this.driver.pause()
       try {
         // Sync starts from a durable head.
         await this.#commits.drain()
         if (this.#firstSync) await this.#waitForPeers()
-        await this.sync.run(minTarget)
+        await this.sync.run(minTarget, checkpoint)
       } catch (err) {
         this.log.error({ err }, 'block sync failed; will retry')
       } finally {
@@ -232,6 +234,7 @@ export class VigilNode {
   async #probeLag(): Promise<void> {
     if (this.#catchingUp !== null || this.halted !== null) return
     const own = this.store.head()!.height
+    // Proven heights only (see BlockSync.peerHeights): a peer that claims to be far ahead is not believed on its word.
     const best = Math.max(0, ...(await this.sync.peerHeights()).values())
     const stuck = best >= own + LAG_BLOCKS && own === this.#probedHeight
     this.#probedHeight = own
@@ -458,7 +461,7 @@ export class VigilNode {
 
   #stateTransfer(req: StateTransferRequest): void {
     this.log.info({ seq: req.seq }, 'others have a stable checkpoint beyond our window; catching up by block sync')
-    void this.catchUp(req.seq)
+    void this.catchUp(req.seq, req.cert)
   }
 
   #halt(err: unknown): void {
