@@ -63,9 +63,9 @@ describe('block sync against lying peers', { timeout: 120_000 }, () => {
 
   const verifierOf = (store: LedgerStore) => new BlockVerifier(genesis, store, new BlockExecutor(store, genesis), pool)
 
-  /** vp0 serving the certified chain with the node's own BlockSync server. */
-  async function honest(): Promise<void> {
-    const store = await LedgerStore.open(join(dir, 'source'))
+  /** vp0 serving the certified chain in `chainDir` with the node's own BlockSync server. */
+  async function honest(chainDir = join(dir, 'source')): Promise<void> {
+    const store = await LedgerStore.open(chainDir)
     const links = linksFor(set, HONEST)
     new BlockSync(links, store, verifierOf(store), () => {}, new Metrics(), silentLogger).register()
     started.add({ stop: async () => { await links.stop(); await store.close() } })
@@ -139,6 +139,15 @@ describe('block sync against lying peers', { timeout: 120_000 }, () => {
     await storedEqualsServed(c.store, TOP - 1)
     assert.equal(await c.run(0, checkpoint), TOP)
     await storedEqualsServed(c.store, TOP)
+  })
+
+  it('stores a last block without transactions: its certificate and our state determine its header', async () => {
+    const empty = join(dir, 'empty-tip')
+    const chain2 = await certifiedChain(empty, genesis, signers, [[makeTx(admin, '_lifecycle', 'deploy', { name: 'diary', contract: 'kv' })], []])
+    await honest(empty)
+    const c = await client([HONEST])
+    assert.equal(await c.run(), 2)
+    assert.ok(equalBytes((await c.store.getBlockBytes(2))!, chain2[1]!.block))
   })
 
   it('refuses a last block holding a transaction with a bad signature, bans its server, and takes the block from an honest peer', async () => {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { encodeCertificate, equalBytes, faultTolerance, headerHash, type Block, type BlockHeader } from '@vigil/common'
+import { encodeCertificate, equalBytes, faultTolerance, headerHash, type Block } from '@vigil/common'
 import type { CheckpointCertificate } from '@vigil/consensus'
 import type { LedgerStore } from '@vigil/storage'
 import type { Logger } from '../log.js'
@@ -281,7 +281,7 @@ export class BlockSync {
           if (!commits.failed) this.#fault(first.peer, 'bad-block', `served a block that failed verification: ${(err as Error).message}`)
           return applied
         }
-        const cover = await this.#cover(verified.sealed.block.header, first.peer, checkpoint, at)
+        const cover = await this.#cover(verified.sealed.block, first.peer, checkpoint, at)
         if (cover !== 'covered') {
           applied.tip = cover === 'tip'
           return applied
@@ -301,15 +301,17 @@ export class BlockSync {
   /**
    * Whether a verified block may be stored: `checkpoint` names its hash, or the blocks after it
    * link back to it (through null batches, whose certificates sign no parent) up to one whose
-   * certificate signs the link. 'tip' when the fetched blocks end first; 'refused' when a link
-   * fails (its source is banned when the certificates say who lied).
+   * certificate signs the link, or it is the last block fetched and has no transactions. 'tip'
+   * when the fetched blocks end first; 'refused' when a link fails (its source is banned when the
+   * certificates say who lied).
    */
   async #cover(
-    header: BlockHeader,
+    block: Block,
     peer: number,
     checkpoint: CheckpointCertificate | null,
     at: (i: number) => Promise<{ peer: number; block: PreparedBlock } | null>,
   ): Promise<'covered' | 'tip' | 'refused'> {
+    const { header } = block
     let want = headerHash(header)
     if (checkpoint !== null && checkpoint.seq === header.height) {
       if (equalBytes(checkpoint.blockHash, want)) return 'covered'
@@ -318,7 +320,9 @@ export class BlockSync {
     }
     for (let i = 1; ; i++) {
       const next = await at(i)
-      if (next === null) return 'tip'
+      // A block without transactions is all certified batch (time, parent, no transactions) on our own
+      // verified state: nothing in its header is the peer's choice. (An idle network's last block is one.)
+      if (next === null) return i === 1 && block.txs.length === 0 ? 'covered' : 'tip'
       let link: Link
       try {
         link = await this.verifier.linkOf(next.block)
