@@ -36,8 +36,13 @@ const LAG_PROBE_MS = 1000
 /** Committed ids remembered in memory for duplicate checks (about 20 MB). */
 const RECENT_IDS_MAX = 200_000
 const CHECKED_IDS_MAX = 50_000
-/** Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. */
-const LAG_BLOCKS = 2
+/**
+ * Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. One is
+ * enough: a head that did not move for two probes is stuck, not slow, and block sync leaves a
+ * last block without cover to consensus, which may not bring it (its batch gone from the logs of
+ * the peers that help us); a later sync stores it once a block or f+1 peers cover it.
+ */
+const LAG_BLOCKS = 1
 /** Block writes consensus runs ahead of: block h is written while batch h+1 is agreed and executed. */
 const COMMITS_IN_FLIGHT = 1
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
@@ -63,10 +63,10 @@ describe('block sync against lying peers', { timeout: 120_000 }, () => {
 
   const verifierOf = (store: LedgerStore) => new BlockVerifier(genesis, store, new BlockExecutor(store, genesis), pool)
 
-  /** vp0 serving the certified chain in `chainDir` with the node's own BlockSync server. */
-  async function honest(chainDir = join(dir, 'source')): Promise<void> {
+  /** Validator `index` (vp0 unless said) serving the certified chain in `chainDir` with the node's own BlockSync server. */
+  async function honest(chainDir = join(dir, 'source'), index = HONEST): Promise<void> {
     const store = await LedgerStore.open(chainDir)
-    const links = linksFor(set, HONEST)
+    const links = linksFor(set, index)
     new BlockSync(links, store, verifierOf(store), () => {}, new Metrics(), silentLogger).register()
     started.add({ stop: async () => { await links.stop(); await store.close() } })
     await links.start()
@@ -138,6 +138,16 @@ describe('block sync against lying peers', { timeout: 120_000 }, () => {
     assert.equal(await c.run(), TOP - 1, 'block 5 has no block after it and no checkpoint: it must wait')
     await storedEqualsServed(c.store, TOP - 1)
     assert.equal(await c.run(0, checkpoint), TOP)
+    await storedEqualsServed(c.store, TOP)
+  })
+
+  it('stores a last block whose hash f+1 peers name as their head', async () => {
+    const second = join(dir, 'second-source')
+    cpSync(join(dir, 'source'), second, { recursive: true })
+    await honest()
+    await honest(second, 3)
+    const c = await client([HONEST, 3])
+    assert.equal(await c.run(), TOP)
     await storedEqualsServed(c.store, TOP)
   })
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { encodeCertificate, equalBytes, faultTolerance, headerHash, type Block } from '@vigil/common'
+import { encodeCertificate, equalBytes, faultTolerance, headerHash, toHex, type Block } from '@vigil/common'
 import type { CheckpointCertificate } from '@vigil/consensus'
 import type { LedgerStore } from '@vigil/storage'
 import type { Logger } from '../log.js'
@@ -71,9 +71,10 @@ class SyncRate {
  *
  * Nothing a peer says is taken on its word. A claimed height counts only with evidence: the
  * commit certificate of the claimed head, f+1 peers claiming at least as much, or a height
- * already proven. A block is stored only once its header is covered by a certificate: the next
- * block's (its digest signs the parent's hash) or a stable checkpoint's naming it; the last block
- * nothing covers yet is left to consensus, which executes it from its certified batch. An empty
+ * already proven. A block is stored only once its header is covered: by the next block's
+ * certificate (its digest signs the parent's hash), a stable checkpoint's naming it, f+1 peers
+ * naming it as their head, or, for a block without transactions, its own; the last block nothing
+ * covers yet is left to consensus, which executes it from its certified batch. An empty
  * or short answer passes the range to the next peer and is a strike, a bad block or a failed
  * request bans the peer for a while; every fault is logged and counted by peer and reason.
  */
@@ -83,6 +84,8 @@ export class BlockSync {
   readonly #strikes = new Map<number, number>()
   /** The highest height a certificate (or f+1 peers) proved the chain has reached. */
   #proven = 0
+  /** Head hashes that f+1 peers named at the last status round, by height. */
+  #agreedHeads = new Map<number, Uint8Array>()
   /** Rotates the peer asked first, range after range and sync after sync. */
   #turn = 0
 
@@ -154,8 +157,18 @@ export class BlockSync {
   }
 
   #evidenced(claims: Map<number, SyncStatus>): Map<number, number> {
+    const f = faultTolerance(this.links.size)
     // f+1 peers claiming at least h include an honest one: the chain has reached h.
-    const agreed = [...claims.values()].map((s) => s.height).sort((a, b) => b - a)[faultTolerance(this.links.size)] ?? 0
+    const agreed = [...claims.values()].map((s) => s.height).sort((a, b) => b - a)[f] ?? 0
+    // Likewise f+1 peers naming one head hash at one height name the true block there.
+    const named = new Map<string, { height: number; hash: Uint8Array; peers: number }>()
+    for (const s of claims.values()) {
+      const key = `${s.height}:${toHex(s.hash)}`
+      const e = named.get(key) ?? { height: s.height, hash: s.hash, peers: 0 }
+      e.peers++
+      named.set(key, e)
+    }
+    this.#agreedHeads = new Map([...named.values()].filter((e) => e.peers > f).map((e) => [e.height, e.hash]))
     this.#proven = Math.max(this.#proven, agreed, this.store.head()!.height)
     const out = new Map<number, number>()
     for (const [peer, s] of claims) {
@@ -301,7 +314,8 @@ export class BlockSync {
   /**
    * Whether a verified block may be stored: `checkpoint` names its hash, or the blocks after it
    * link back to it (through null batches, whose certificates sign no parent) up to one whose
-   * certificate signs the link, or it is the last block fetched and has no transactions. 'tip'
+   * certificate signs the link, or f+1 peers named its hash as their head, or it is the last
+   * block fetched and has no transactions. 'tip'
    * when the fetched blocks end first; 'refused' when a link fails (its source is banned when the
    * certificates say who lied).
    */
@@ -318,6 +332,8 @@ export class BlockSync {
       this.#fault(peer, 'bad-block', `served block ${header.height}, which is not the one the stable checkpoint names`)
       return 'refused'
     }
+    const named = this.#agreedHeads.get(header.height)
+    if (named !== undefined && equalBytes(named, want)) return 'covered'
     for (let i = 1; ; i++) {
       const next = await at(i)
       // A block without transactions is all certified batch (time, parent, no transactions) on our own
