@@ -156,6 +156,7 @@ export class BlockSync {
     return this.#evidenced(claims)
   }
 
+  /** The claimed heights that have evidence, counting a fault for each that has none; records the head hashes f+1 peers agree on. */
   #evidenced(claims: Map<number, SyncStatus>): Map<number, number> {
     const f = faultTolerance(this.links.size)
     // f+1 peers claiming at least h include an honest one: the chain has reached h.
