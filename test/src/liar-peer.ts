@@ -1,7 +1,7 @@
 /**
  * A malicious sync responder for tests: runs with a real validator's key and a copy of its
- * ledger and answers /vigil/sync/1 (STATUS in the two-field form every version decodes), lying
- * in the way its mode names:
+ * ledger and answers /vigil/sync/1 (STATUS in the two-field form every version decodes, or with
+ * --cert with its head's genuine commit certificate too), lying in the way its mode names:
  *   forge      serves every block that has transactions altered: the first transaction's
  *              arguments changed and re-signed by the liar, txRoot recomputed
  *   bad-sig    serves every block that has transactions with one byte of the first one's
@@ -9,7 +9,7 @@
  *              the true state before it so results and state root agree: a careful forger
  *   lie-height claims a height far above the chain's and answers every block request with nothing
  *   empty      claims its true height and answers every block request with nothing
- * Usage: node liar-peer.js <peer home> <ledger copy dir> [--mode forge|bad-sig|lie-height|empty]
+ * Usage: node liar-peer.js <peer home> <ledger copy dir> [--mode forge|bad-sig|lie-height|empty] [--cert]
  * It prints "liar ready ..." once listening, then "served N forged M empty K" twice a second.
  */
 import { join } from 'node:path'
@@ -26,8 +26,11 @@ const NULL_DIGEST = batchDigest(0, null, ZERO_HASH)
 const args = process.argv.slice(2)
 const modeAt = args.indexOf('--mode')
 const mode = (modeAt < 0 ? 'forge' : args.splice(modeAt, 2)[1]) as Mode
+const certAt = args.indexOf('--cert')
+/** STATUS carries the head's genuine commit certificate, the evidence a peer asks of a height no other peer vouches for. */
+const withCert = certAt >= 0 && args.splice(certAt, 1).length === 1
 const [home, dataCopy] = args
-if (home === undefined || dataCopy === undefined || !MODES.includes(mode)) throw new Error(`usage: liar-peer <home> <ledger copy dir> [--mode ${MODES.join('|')}]`)
+if (home === undefined || dataCopy === undefined || !MODES.includes(mode)) throw new Error(`usage: liar-peer <home> <ledger copy dir> [--mode ${MODES.join('|')}] [--cert]`)
 const cfg = loadConfig(home)
 const store = await LedgerStore.open(dataCopy)
 const signer = new Signer(cfg.keyPair)
@@ -78,7 +81,12 @@ links.handle(
   '/vigil/sync/1',
   async (_from, req) => {
     const r = decodeCanonical(req, 64, 'req') as unknown[]
-    if (r[0] === 'status') return encode([mode === 'lie-height' ? LIE_HEIGHT : head.height, head.hash])
+    if (r[0] === 'status') {
+      const height = mode === 'lie-height' ? LIE_HEIGHT : head.height
+      if (!withCert) return encode([height, head.hash])
+      const cert = await store.getCertificate(head.height)
+      return encode([height, head.hash, cert === null ? null : encodeCertificate(cert)])
+    }
     if (mode === 'lie-height' || mode === 'empty') {
       counts.empty++
       return encode([])
