@@ -25,7 +25,7 @@ interface PoolAnswer {
 const nothing = (): boolean => false
 const everyOne = (): boolean => true
 
-/** What a verified block says of the one before it (see BlockVerifier.linkOf). */
+/** What a fetched block says of the one before it (see BlockVerifier.linkOf). */
 export interface Link {
   height: number
   /** The header hash this block names as its parent. */
@@ -163,7 +163,7 @@ export class BlockVerifier {
    * What a fetched block vouches for the one before it, checked without executing it (the block
    * before must be accepted first): its certificate is a quorum's, for this block's batch, and
    * its prevHash is inside what that certificate signs unless it is a null batch. Block sync
-   * stores a block only once the next one links to it this way (or a checkpoint names it).
+   * stores a block once the next one links to it this way (or something else covers it, see BlockSync).
    * Throws a ValidationError if the block or its certificate is not sound.
    */
   async linkOf({ decoded, signed }: PreparedBlock): Promise<Link> {
