@@ -141,16 +141,19 @@ describe('block sync against lying peers', { timeout: 120_000 }, () => {
     await storedEqualsServed(c.store, TOP)
   })
 
-  it('stores a last block whose hash f+1 peers name as their head', async () => {
+  it('stores a last block once f+1 peers name its hash as their head, not on one peer\'s word', async () => {
+    await honest()
+    const c = await client([HONEST])
+    assert.equal(await c.run(), TOP - 1)
     const second = join(dir, 'second-source')
     cpSync(join(dir, 'source'), second, { recursive: true })
-    await honest()
     await honest(second, 3)
-    const c = await client([HONEST, 3])
+    await c.linked([3])
     assert.equal(await c.run(), TOP)
     await storedEqualsServed(c.store, TOP)
   })
 
+  // A guard of liveness rather than a fix (every block was stored before): an idle network's last block is empty.
   it('stores a last block without transactions: its certificate and our state determine its header', async () => {
     const empty = join(dir, 'empty-tip')
     const chain2 = await certifiedChain(empty, genesis, signers, [[makeTx(admin, '_lifecycle', 'deploy', { name: 'diary', contract: 'kv' })], []])
