@@ -98,8 +98,8 @@ describe('a Byzantine validator lying to block sync', { timeout: 600_000 }, () =
     await c.waitHeight(top, [1], 120_000).catch(async (err: Error) => assert.fail(`${err.message}\n${c.logTail(1)}`))
     await sameChain(c, [0, 1], top)
     await honestGoOn(c, keys, acked, 'g')
-    // Once ids cover signatures, the altered transaction is no longer the certified one: refused at txRoot.
-    assert.match(readFileSync(c.logFile(1), 'utf8'), /banned vp3 from block sync for 60 s: served a block that failed verification: block \d+: (transaction [0-9a-f]{64} \(index 0\): transaction signature does not verify|transactions do not match txRoot)/)
+    // Once ids cover signatures, the altered transaction is no longer the certified one: refused by the batch digest or txRoot.
+    assert.match(readFileSync(c.logFile(1), 'utf8'), /banned vp3 from block sync for 60 s: served a block that failed verification: block \d+: (transaction [0-9a-f]{64} \(index 0\): transaction signature does not verify|transactions do not match txRoot|batch digest does not match its time, parent and transactions)/)
     const f = await syncFaults(c, 1)
     assert.ok((f['bad-block'] ?? 0) >= 1, `vp1 did not count the liar's block: ${JSON.stringify(f)}`)
   })

@@ -171,8 +171,8 @@ describe('block sync against lying peers', { timeout: 120_000 }, () => {
     assert.equal(await c.run(), TOP - 1)
     await storedEqualsServed(c.store, TOP - 1)
     const log = c.lines.join('')
-    // Once ids cover signatures, the altered transaction is no longer the certified one: refused at txRoot.
-    assert.match(log, /banned vp2 from block sync for 60 s: served a block that failed verification: block 5: (transaction [0-9a-f]{64} \(index 0\): transaction signature does not verify|transactions do not match txRoot)/)
+    // Once ids cover signatures, the altered transaction is no longer the certified one: refused by the batch digest or txRoot.
+    assert.match(log, /banned vp2 from block sync for 60 s: served a block that failed verification: block 5: (transaction [0-9a-f]{64} \(index 0\): transaction signature does not verify|transactions do not match txRoot|batch digest does not match its time, parent and transactions)/)
     assert.equal((await c.faults())['bad-block'], 1)
     await honest()
     await c.linked([HONEST])

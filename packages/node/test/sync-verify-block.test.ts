@@ -93,8 +93,8 @@ describe('block sync verification', () => {
     for (const at of [2, 3]) {
       const forged = await withBadSignature(join(dir, `forged-${at}`), genesis, served, at, 1)
       assert.ok(!equalBytes(forged.block, served[at - 1]!.block))
-      // Once ids cover signatures, the altered transaction is no longer the certified one: refused at txRoot.
-      await refused(withBlock(at, forged).slice(0, at), new RegExp(`block ${at}: (transaction [0-9a-f]{64} \\(index 1\\): transaction signature does not verify|transactions do not match txRoot)`))
+      // Once ids cover signatures, the altered transaction is no longer the certified one: refused by the batch digest or txRoot.
+      await refused(withBlock(at, forged).slice(0, at), new RegExp(`block ${at}: (transaction [0-9a-f]{64} \\(index 1\\): transaction signature does not verify|transactions do not match txRoot|batch digest does not match its time, parent and transactions)`))
     }
   })
 
