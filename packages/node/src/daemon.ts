@@ -4,7 +4,7 @@ import {
   LEDGER_PROTOCOL, MAX_CONSENSUS_FRAME_BYTES, Signer, ValidationError, checkTxChain, checkTxVersion, decodeTx, equalBytes, genesisHash, headerHash, keyOf, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
-import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
+import { Replica, decodeMessage, type CheckpointCertificate, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
 import type { FastifyInstance } from 'fastify'
 import { startApi } from './api/server.js'
@@ -37,8 +37,13 @@ const LAG_PROBE_MS = 1000
 /** Committed ids remembered in memory for duplicate checks (about 20 MB). */
 const RECENT_IDS_MAX = 200_000
 const CHECKED_IDS_MAX = 50_000
-/** Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. */
-const LAG_BLOCKS = 2
+/**
+ * Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. One is
+ * enough: a head that did not move for two probes is stuck, not slow, and block sync leaves a
+ * last block without cover to consensus, which may not bring it (its batch gone from the logs of
+ * the peers that help us); a later sync stores it once a block or f+1 peers cover it.
+ */
+const LAG_BLOCKS = 1
 /** Block writes consensus runs ahead of: block h is written while batch h+1 is agreed and executed. */
 const COMMITS_IN_FLIGHT = 1
 
@@ -182,17 +187,19 @@ export class VigilNode {
   }
 
   /**
-   * Pauses consensus, syncs verified blocks from peers up to their height (at least
-   * `minTarget`), then lets consensus go on from the new head. One catch-up at a time.
+   * Pauses consensus, syncs verified blocks from peers up to their proven height (at least
+   * `minTarget`; `checkpoint` covers the block it names), then lets consensus go on from the new
+   * head. One catch-up at a time. Block sync gives up on peers that serve nothing, so no peer's
+   * word keeps consensus paused.
    */
-  catchUp(minTarget = 0): Promise<void> {
+  catchUp(minTarget = 0, checkpoint: CheckpointCertificate | null = null): Promise<void> {
     this.#catchingUp ??= (async () => {
       await this.driver.pause()
       try {
         // Sync starts from a durable head.
         await this.#commits.drain()
         if (this.#firstSync) await this.#waitForPeers()
-        await this.sync.run(minTarget)
+        await this.sync.run(minTarget, checkpoint)
       } catch (err) {
         this.log.error({ err }, 'block sync failed; will retry')
       } finally {
@@ -242,6 +249,7 @@ export class VigilNode {
   async #probeLag(): Promise<void> {
     if (this.#catchingUp !== null || this.halted !== null) return
     const own = this.store.head()!.height
+    // Proven heights only (see BlockSync.peerHeights): a peer that claims to be far ahead is not believed on its word.
     const best = Math.max(0, ...(await this.sync.peerHeights()).values())
     const stuck = best >= own + LAG_BLOCKS && own === this.#probedHeight
     this.#probedHeight = own
@@ -478,7 +486,7 @@ export class VigilNode {
 
   #stateTransfer(req: StateTransferRequest): void {
     this.log.info({ seq: req.seq }, 'others have a stable checkpoint beyond our window; catching up by block sync')
-    void this.catchUp(req.seq)
+    void this.catchUp(req.seq, req.cert)
   }
 
   #halt(err: unknown): void {
