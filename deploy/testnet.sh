@@ -47,10 +47,17 @@ cmd_engine() {
   require_root
   "$DEPLOY_DIR/ensure-tools.sh" docker
   docker info >/dev/null 2>&1 && return 0
-  log "starting dockerd (log: /var/log/vigil-dockerd.log)"
-  setsid dockerd >>/var/log/vigil-dockerd.log 2>&1 </dev/null &
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
-  tail -20 /var/log/vigil-dockerd.log >&2
+  local dlog=/var/log/vigil-dockerd.log pid
+  log "starting dockerd (log: $dlog)"
+  setsid dockerd >>"$dlog" 2>&1 </dev/null &
+  pid=$!
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    # A machine where no engine can run (no namespaces, no cgroups) says so at once.
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$dlog" >&2; die "dockerd exited at start: $(tail -1 "$dlog")"; }
+    sleep 0.5
+  done
+  tail -20 "$dlog" >&2
   die "dockerd did not come up within 30s"
 }
 

@@ -1,18 +1,15 @@
-import { before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { dockerSkipReason, dockerTestnet } from '../src/docker-testnet.js'
 import { withTestnet } from '../src/scenarios/peers.js'
 import { seedScenario } from '../src/scenarios/seed.js'
 import { splitBrainScenario } from '../src/scenarios/split-brain.js'
 
+const skip = await dockerSkipReason()
+
 /** Issue 7: the same fault scenarios on the docker-compose testnet (containers, partitions by nsenter + iptables). */
-describe('fault scenarios on the docker-compose testnet', { timeout: 900_000 }, () => {
-  let skip: string | false = false
-  before(async () => {
-    skip = await dockerSkipReason()
-  })
+describe('fault scenarios on the docker-compose testnet', { skip, timeout: 900_000 }, () => {
   const run = (name: string, scenario: Parameters<typeof withTestnet>[1]) =>
     it(name, { timeout: 420_000 }, async (ctx) => {
-      if (skip !== false) return ctx.skip(skip)
       const report = await withTestnet(dockerTestnet, scenario)
       ctx.diagnostic(JSON.stringify(report))
     })

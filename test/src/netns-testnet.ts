@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { netnsCapability, skipReason } from './capabilities.js'
 import { ScriptTestnet } from './scenarios/driver.js'
 
 /**
@@ -8,8 +9,8 @@ import { ScriptTestnet } from './scenarios/driver.js'
  * and subnet (vigiltest-vpN, vigiltestbr0, 10.77.1.0/24) keep it apart from an operator's testnet
  * on the same host (vigil-vpN, 10.77.0.0/24).
  */
-export const netnsSkipReason: string | false =
-  process.getuid?.() === 0 ? false : 'the network-namespace testnet needs root (ip netns, iptables): run the tests as root'
+/** Why the suites on this testnet cannot run here (probed by making a namespace), or false. */
+export const netnsSkipReason: string | false = skipReason(netnsCapability())
 
 export async function netnsTestnet(): Promise<ScriptTestnet> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-netns-'))
