@@ -90,7 +90,7 @@ cmd_image() {
   [ "$(docker image inspect -f '{{index .Config.Labels "vigil.build"}}' "$VIGIL_IMAGE" 2>/dev/null)" = "$stamp" ] && return 0
   log "building $VIGIL_IMAGE from $base"
   rm -rf "$build" && mkdir -p "$build"
-  (cd "$REPO_DIR" && pnpm --silent --filter @vigil/cli deploy --prod --legacy "$build/app" >/dev/null)
+  (cd "$REPO_DIR" && bash scripts/pnpm.sh --silent --filter @vigil/cli deploy --prod --legacy "$build/app" >/dev/null)
   local out
   out="$(DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE_IMAGE=$base" --label "vigil.build=$stamp" -t "$VIGIL_IMAGE" -f "$DEPLOY_DIR/Dockerfile" "$build" 2>&1)" || { echo "$out" >&2; die "docker build failed"; }
   rm -rf "$build"
