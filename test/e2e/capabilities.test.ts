@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
-import { lackingCapabilities, netnsCapability, type CapName, type Capability } from '../src/capabilities.js'
+import { has, lackingCapabilities, netnsCapability, withoutCapabilities, type CapName, type Capability } from '../src/capabilities.js'
 
 /**
  * Issue 23: the probes that decide whether the namespace and Docker suites run. Each is checked
@@ -9,19 +9,6 @@ import { lackingCapabilities, netnsCapability, type CapName, type Capability } f
  * CAP_NET_ADMIN or CAP_SYS_ADMIN from their bounding set (so nothing they exec gets them back).
  */
 const MODULE = new URL('../src/capabilities.js', import.meta.url).href
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
-
-/** A command prefix that runs its argument without the given capabilities, or why there is none. */
-function withoutCaps(caps: CapName[]): string[] | string {
-  if (lackingCapabilities().length > 0 && process.getuid?.() !== 0) return 'dropping capabilities needs root'
-  if (!has('setpriv') && !has('capsh') && process.getuid?.() === 0 && has('apt-get')) {
-    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libcap2-bin'], { stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-  }
-  const names = caps.map((c) => c.toLowerCase())
-  if (has('setpriv')) return ['setpriv', '--inh-caps=-all', `--bounding-set=${names.map((c) => `-${c}`).join(',')}`, '--']
-  if (has('capsh')) return ['capsh', `--drop=${names.map((c) => `cap_${c}`).join(',')}`, '--']
-  return 'neither setpriv (util-linux) nor capsh (libcap2-bin) is installed'
-}
 
 interface ChildProbe {
   pid: number
@@ -32,13 +19,10 @@ interface ChildProbe {
 
 /** Runs one probe of the module in a child process without `caps`. */
 function probeWithout(caps: CapName[], probe: 'probeNetns' | 'probeDocker'): ChildProbe | string {
-  const prefix = withoutCaps(caps)
-  if (typeof prefix === 'string') return prefix
   const script = `const m = await import(${JSON.stringify(MODULE)}); const t = Date.now(); const result = await m.${probe}();
     console.log(JSON.stringify({ pid: process.pid, lacking: m.lackingCapabilities(), result, ms: Date.now() - t }))`
-  const node = [process.execPath, '--input-type=module', '-e', script]
-  // capsh takes a shell command line after --, setpriv the program and its arguments.
-  const argv = prefix[0] === 'capsh' ? [...prefix, '-c', node.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')] : [...prefix, ...node]
+  const argv = withoutCapabilities(caps, [process.execPath, '--input-type=module', '-e', script])
+  if (typeof argv === 'string') return argv
   const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 60_000 })
   return JSON.parse(out.trim().split('\n').pop()!) as ChildProbe
 }

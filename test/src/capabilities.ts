@@ -25,7 +25,7 @@ export function lackingCapabilities(): CapName[] {
   return (Object.keys(CAPS) as CapName[]).filter((c) => ((mask >> BigInt(CAPS[c])) & 1n) === 0n)
 }
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+export const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 
 /** Runs a command, throwing its first line of stderr (or the failure) prefixed by the command. */
 function run(cmd: string, args: string[], timeoutMs = 15_000): void {
@@ -105,4 +105,23 @@ export async function probeDocker(): Promise<Capability> {
     const lines = (err as Error).message.trim().split('\n')
     return { present: false, missing: `Docker engine unavailable: ${lines[lines.length - 1]}; install docker.io and docker-compose and start dockerd (deploy/testnet.sh engine does both as root)` }
   }
+}
+
+/**
+ * argv run without the given capabilities, which are also dropped from the bounding set so that
+ * nothing it execs gets them back (setpriv, else capsh, installed as root if neither is there),
+ * or why that cannot be done here.
+ */
+export function withoutCapabilities(caps: CapName[], argv: string[]): string[] | string {
+  if (process.getuid?.() !== 0) return 'dropping capabilities needs root'
+  if (!has('setpriv') && !has('capsh') && has('apt-get')) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libcap2-bin'], { stdio: 'ignore', timeout: 300_000, env })
+  }
+  const names = caps.map((c) => c.toLowerCase())
+  if (has('setpriv')) return ['setpriv', '--inh-caps=-all', `--bounding-set=${names.map((c) => `-${c}`).join(',')}`, '--', ...argv]
+  // capsh runs a shell command line after --.
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  if (has('capsh')) return ['capsh', `--drop=${names.map((c) => `cap_${c}`).join(',')}`, '--', '-c', quoted]
+  return 'neither setpriv (util-linux) nor capsh (libcap2-bin) is installed'
 }
