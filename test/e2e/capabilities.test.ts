@@ -52,7 +52,7 @@ describe('capability probes', () => {
       for (const cap of caps) assert.ok(r.lacking.includes(cap), `the child still has CAP_${cap}: ${JSON.stringify(r)}`)
       assert.equal(r.result.present, false, `the probe reported present without ${caps.join(', ')}`)
       if (!r.result.present) {
-        assert.match(r.result.missing, /^network namespaces \+ iptables unavailable: `ip /)
+        assert.match(r.result.missing, /^network namespaces \+ iptables unavailable: `(ip|unshare) /)
         for (const cap of caps) assert.match(r.result.missing, new RegExp(`lacks [A-Z_, ]*CAP_${cap}`))
         assert.match(r.result.missing, /--cap-add NET_ADMIN --cap-add SYS_ADMIN/)
         t.diagnostic(r.result.missing)
