@@ -62,7 +62,7 @@ export function probeNetns(): Capability {
     return fail((err as Error).message)
   }
   const ns = `vigilprobe${process.pid}`
-  const veth = `vgp${process.pid}`.slice(0, 14)
+  const veth = `vgp${process.pid}`
   let made = false
   try {
     run('ip', ['netns', 'add', ns])
