@@ -5,10 +5,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 want="$(node -p 'require(process.argv[1]).packageManager.match(/^pnpm@([0-9][^+]*)/)[1]' "$root/package.json")"
-if [ "$(pnpm --version 2>/dev/null || true)" = "$want" ]; then exec pnpm "$@"; fi
+have="$(pnpm --version 2>/dev/null || true)"
+if [ "$have" = "$want" ]; then exec pnpm "$@"; fi
 pinned="$root/.tools/pnpm-$want/node_modules/.bin/pnpm"
 if [ ! -x "$pinned" ]; then
-  echo "pnpm.sh: package.json pins pnpm $want, $(command -v pnpm >/dev/null 2>&1 && echo "the pnpm on PATH is $(pnpm --version 2>/dev/null || echo 'unusable')" || echo 'none is on PATH'): installing $want under .tools/" >&2
+  echo "pnpm.sh: package.json pins pnpm $want, the pnpm on PATH is ${have:-none}: installing $want under .tools/" >&2
   npm install --prefix "$root/.tools/pnpm-$want" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "pnpm@$want" >/dev/null
 fi
 exec "$pinned" "$@"

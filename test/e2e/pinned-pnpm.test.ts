@@ -27,7 +27,7 @@ describe('the pinned pnpm', () => {
   it('another pnpm on PATH: scripts/pnpm.sh runs the pinned version and never the other one', () => {
     const other = fakePnpm('9.0.0')
     assert.equal(sh('pnpm.sh', ['--version'], other.env), pinned)
-    assert.deepEqual(other.calls(), ['--version'])
+    assert.ok(other.calls().every((c) => c === '--version'), `pnpm.sh ran the other pnpm: ${other.calls().join('; ')}`)
   })
 
   it('the pinned version on PATH: scripts/pnpm.sh uses it as it is', () => {
