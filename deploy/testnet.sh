@@ -74,7 +74,7 @@ build_local_base() {
   rm -rf "$root"
 }
 
-# What the image is built from: the compiled packages and the lockfile. Stored as an image label so
+# What the image is built from: the compiled packages, the lockfile, the Dockerfile. Stored as an image label so
 # an unchanged build is not redone (building copies ~9,000 files: about half a minute).
 source_stamp() {
   (cd "$REPO_DIR" && find packages/*/dist packages/*/bin packages/*/package.json pnpm-lock.yaml deploy/Dockerfile -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
