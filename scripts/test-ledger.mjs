@@ -16,8 +16,9 @@ export default async function* ledger(source) {
     if (!LEDGER || (type !== 'test:pass' && type !== 'test:fail')) continue
     const suite = data.details?.type === 'suite'
     const outcome = type === 'test:fail' ? 'fail' : data.skip !== undefined ? 'skip' : data.todo !== undefined ? 'todo' : 'pass'
-    // A suite's own pass or fail is the sum of its cases, already counted.
-    if (suite && outcome !== 'skip') continue
+    // A suite that passed is the sum of its cases, already counted; one that failed may have
+    // failed outside them (its own callback or hooks) and is kept.
+    if (suite && outcome === 'pass') continue
     const reason = typeof data.skip === 'string' ? data.skip : undefined
     appendFileSync(LEDGER, JSON.stringify({ file: data.file ? sourceOf(data.file) : '?', name: data.name, suite, outcome, reason }) + '\n')
   }

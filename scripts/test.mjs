@@ -31,9 +31,10 @@ const cases = entries.filter((e) => !e.suite)
 const count = (o) => cases.filter((e) => e.outcome === o).length
 const skips = entries.filter((e) => e.outcome === 'skip')
 const skippedSuites = skips.filter((e) => e.suite)
+const failedSuites = entries.filter((e) => e.suite && e.outcome === 'fail')
 console.log(
   `\nvigil tests: ${count('pass') + count('fail')} cases ran (${count('pass')} passed, ${count('fail')} failed), ${count('skip')} skipped` +
-    `, ${count('todo')} todo; ${skippedSuites.length} suites skipped${skips.length ? ':' : ''}`,
+    `, ${count('todo')} todo; ${failedSuites.length ? `${failedSuites.length} suites failed, ` : ''}${skippedSuites.length} suites skipped${skips.length ? ':' : ''}`,
 )
 for (const e of skips) console.log(`  skipped ${e.suite ? 'suite' : 'case'} ${e.file} › ${e.name}: ${e.reason ?? '(no reason given)'}`)
 
