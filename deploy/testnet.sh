@@ -25,7 +25,7 @@ PROJECT="${VIGIL_DOCKER_PROJECT:-vigil}"
 export VIGIL_DOCKER_SUBNET="${VIGIL_DOCKER_SUBNET:-10.78.0}"
 export VIGIL_TESTNET_DIR="$DIR/net"
 export VIGIL_IMAGE="${VIGIL_IMAGE:-vigil-peer:local}"
-LOCAL_BASE=vigil-node-base:local
+LOCAL_BASE="vigil-node-base:$(node -v)"
 API_BASE="${VIGIL_API_PORT_BASE:-8700}"
 STATE_DIR="$DIR"
 NODES=4
@@ -47,10 +47,17 @@ cmd_engine() {
   require_root
   "$DEPLOY_DIR/ensure-tools.sh" docker
   docker info >/dev/null 2>&1 && return 0
-  log "starting dockerd (log: /var/log/vigil-dockerd.log)"
-  setsid dockerd >>/var/log/vigil-dockerd.log 2>&1 </dev/null &
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
-  tail -20 /var/log/vigil-dockerd.log >&2
+  local dlog=/var/log/vigil-dockerd.log pid
+  log "starting dockerd (log: $dlog)"
+  setsid dockerd >>"$dlog" 2>&1 </dev/null &
+  pid=$!
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    # A machine where no engine can run (no namespaces, no cgroups) says so at once.
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$dlog" >&2; die "dockerd exited at start: $(tail -1 "$dlog")"; }
+    sleep 0.5
+  done
+  tail -20 "$dlog" >&2
   die "dockerd did not come up within 30s"
 }
 
@@ -67,10 +74,10 @@ build_local_base() {
   rm -rf "$root"
 }
 
-# What the image is built from: the compiled packages and the lockfile. Stored as an image label so
+# What the image is built from: the compiled packages, the lockfile, the Dockerfile. Stored as an image label so
 # an unchanged build is not redone (building copies ~9,000 files: about half a minute).
 source_stamp() {
-  (cd "$REPO_DIR" && find packages/*/dist packages/*/bin packages/*/package.json pnpm-lock.yaml -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  (cd "$REPO_DIR" && find packages/*/dist packages/*/bin packages/*/package.json pnpm-lock.yaml deploy/Dockerfile -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 
 cmd_image() {
@@ -82,11 +89,18 @@ cmd_image() {
   stamp="$(source_stamp)-$base"
   [ "$(docker image inspect -f '{{index .Config.Labels "vigil.build"}}' "$VIGIL_IMAGE" 2>/dev/null)" = "$stamp" ] && return 0
   log "building $VIGIL_IMAGE from $base"
-  rm -rf "$build" && mkdir -p "$build"
-  (cd "$REPO_DIR" && pnpm --silent --filter @vigil/cli deploy --prod --legacy "$build/app" >/dev/null)
+  rm -rf "$build" && mkdir -p "$build/data"
+  (cd "$REPO_DIR" && bash scripts/pnpm.sh --silent --filter @vigil/cli deploy --prod --legacy "$build/app" >/dev/null)
   local out
   out="$(DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE_IMAGE=$base" --label "vigil.build=$stamp" -t "$VIGIL_IMAGE" -f "$DEPLOY_DIR/Dockerfile" "$build" 2>&1)" || { echo "$out" >&2; die "docker build failed"; }
   rm -rf "$build"
+}
+
+# uid:gid the peer image runs as (its USER, numeric).
+image_user() {
+  local user; user="$(docker image inspect -f '{{.Config.User}}' "$VIGIL_IMAGE")"
+  [[ "$user" =~ ^[1-9][0-9]*:[0-9]+$ ]] || die "$VIGIL_IMAGE runs as \"$user\", not an unprivileged numeric uid:gid"
+  echo "$user"
 }
 
 cmd_up() {
@@ -98,6 +112,8 @@ cmd_up() {
     for ((i = 0; i < NODES; i++)); do hosts+=("$(peer_ip "$i")"); done
     node "$VIGIL_BIN" testnet init --dir "$VIGIL_TESTNET_DIR" --nodes "$NODES" --base-port 8600 --hosts "$(IFS=,; echo "${hosts[*]}")" --chain-id vigil-docker >&2
   fi
+  # The peers' homes become the image's user's, modes unchanged: their keys stay 0600.
+  chown -R "$(image_user)" "$VIGIL_TESTNET_DIR"/vp*
   compose up -d --no-build >&2
   for ((i = 0; i < NODES; i++)); do reapply_partition "$i"; done
   for ((i = 0; i < NODES; i++)); do wait_http "$(api_url "$i")/readyz" 60 || { compose logs --tail 20 "vp$i" >&2; exit 1; }; done

@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v pnpm >/dev/null 2>&1; then
-  # corepack fails against this registry; a global npm install of pnpm 10 works.
-  npm install -g pnpm@10 >/dev/null
+  # corepack fails against this registry; a global npm install of the pinned version works
+  # (packageManager is an npm spec, pnpm@X.Y.Z, once any +hash is cut off).
+  npm install -g --no-audit --no-fund --loglevel=error "$(node -p 'require("./package.json").packageManager.split("+")[0]')" >/dev/null
 fi
-pnpm install --frozen-lockfile --reporter=silent
-pnpm run --silent build
+# scripts/pnpm.sh runs the pinned version even when another pnpm is on PATH.
+bash scripts/pnpm.sh install --frozen-lockfile --reporter=silent
+bash scripts/pnpm.sh run --silent build

@@ -1,26 +1,19 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runScript, ScriptTestnet } from './scenarios/driver.js'
+import { probeDocker, skipReason } from './capabilities.js'
+import { ScriptTestnet } from './scenarios/driver.js'
 
 /**
  * The docker-compose testnet (deploy/testnet.sh) as a scenario driver, under its own compose
  * project, subnet and host ports so it stays apart from an operator's testnet on the same host.
  */
-const ENV = { VIGIL_DOCKER_PROJECT: 'vigiltest', VIGIL_DOCKER_SUBNET: '10.78.1', VIGIL_API_PORT_BASE: '18700' }
+export const DOCKER_PROJECT = 'vigiltest'
+const ENV = { VIGIL_DOCKER_PROJECT: DOCKER_PROJECT, VIGIL_DOCKER_SUBNET: '10.78.1', VIGIL_API_PORT_BASE: '18700' }
 
-/**
- * Why the Docker scenarios cannot run here, or false. Installs Docker and starts dockerd when
- * missing (testnet.sh engine); only a machine where that fails is skipped, with the reason.
- */
+/** Why the Docker scenarios cannot run here, or false (see probeDocker). */
 export async function dockerSkipReason(): Promise<string | false> {
-  if (process.getuid?.() !== 0) return 'the docker testnet needs root (dockerd, nsenter, iptables): run the tests as root'
-  try {
-    await runScript('testnet.sh', ['engine'], ENV, 300_000)
-    return false
-  } catch (err) {
-    return `docker engine unavailable: ${(err as Error).message.trim()}`
-  }
+  return skipReason(await probeDocker())
 }
 
 export async function dockerTestnet(): Promise<ScriptTestnet> {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { netnsCapability, skipReason } from './capabilities.js'
 import { ScriptTestnet } from './scenarios/driver.js'
 
 /**
@@ -9,8 +10,8 @@ import { ScriptTestnet } from './scenarios/driver.js'
  * operator's testnet on the same host (vigil-vpN, 10.77.0.0/24); a suite that may run beside
  * another one (node --test runs files in parallel) passes names and a subnet of its own.
  */
-export const netnsSkipReason: string | false =
-  process.getuid?.() === 0 ? false : 'the network-namespace testnet needs root (ip netns, iptables): run the tests as root'
+/** Why the suites on this testnet cannot run here (probed by making a namespace), or false. */
+export const netnsSkipReason: string | false = skipReason(netnsCapability())
 
 export async function netnsTestnet(nodes = 4, name = 'vigiltest', subnet = '10.77.1'): Promise<ScriptTestnet> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-netns-'))
