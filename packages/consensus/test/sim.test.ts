@@ -25,7 +25,7 @@ describe('simulator', () => {
     let found: ReturnType<typeof runSimulation> | null = null
     for (let seed = 1; seed <= 300 && found === null; seed++) {
       const r = runSimulation({ seed, n: 4, byzantine: 1, quorumOverride: 2, traceLength: 40 })
-      if (r.failure !== null && r.failure.kind === 'conflicting commit') found = r
+      if (r.failure !== null && r.failure.kind === 'fork') found = r
     }
     assert.ok(found !== null, 'no seed in 1..300 exposed the planted bug')
     assert.ok(found.failure!.trace.length > 0)

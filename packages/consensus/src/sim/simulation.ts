@@ -5,7 +5,8 @@ import type { Message } from '../messages.js'
 import { Replica } from '../replica.js'
 import type { Delivery, Input, Ready, ReplicaConfig, Request, StateTransferRequest } from '../types.js'
 import { Adversary, BYZANTINE_KINDS, Collusion, type ByzantineKind } from './byzantine.js'
-import { Checker, SimFailure, type FailureKind } from './checker.js'
+import { MessageBudget, messageBudget } from './budget.js'
+import { Checker, SimFailure, nextState, type Executed, type FailureKind } from './checker.js'
 import { simCrypto, simSecrets } from './crypto.js'
 import { Prng } from './prng.js'
 import { EventQueue, type Timed } from './queue.js'
@@ -13,12 +14,14 @@ import { Trace, describeBytes, describeMessage } from './trace.js'
 
 export interface SimOptions {
   seed: number
-  /** Replicas; drawn from the seed among 4, 7, 10, 13 when absent. */
+  /** Replicas (any n >= 4, not only 3f+1); drawn from the seed among 4 to 10 when absent. */
   n?: number
   /** Byzantine replicas (capped at f); drawn from the seed when absent. */
   byzantine?: number
-  /** TESTS ONLY: the planted bug, passed to every replica as unsafeQuorumOverride. */
+  /** TESTS ONLY: the planted bug of a wrong quorum size, passed to every replica as unsafeQuorumOverride. */
   quorumOverride?: number
+  /** One side of a network split held for the whole chaos phase, instead of random partitions. */
+  split?: readonly number[]
   /** Trace lines kept for a failure report. */
   traceLength?: number
 }
@@ -43,7 +46,7 @@ interface SimNode {
   /** Survives crashes: what the replica persisted. */
   store: Map<string, Uint8Array>
   /** Executed blocks: [0] is genesis. */
-  history: Array<{ digest: Uint8Array; blockHash: Uint8Array; ids: Uint8Array[] }>
+  history: Array<Executed & { blockHash: Uint8Array }>
   adversary: Adversary | null
   /** Bumped on crash, so the old tick chain stops. */
   epoch: number
@@ -59,7 +62,10 @@ const LIVENESS_MS = 60_000
 const LIVENESS_CHECK_MS = 50
 const RESUBMIT_MS = 700
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-const SIZES = [4, 4, 4, 7, 7, 10, 13]
+const MIN_N = 4
+const MAX_N = 10
+/** Clients sign their requests with keys of their own, so a censor can single one out. */
+const CLIENTS = 3
 
 /**
  * A deterministic cluster: n replicas, a lossy network, crashes, partitions, a slow replica,
@@ -78,13 +84,24 @@ export class Simulation {
   private readonly params: ConsensusParams
   private readonly domain: SignDomain = { chainId: 'vigil-sim', validatorsHash: sha256(encode(['vigil-sim-validators'])) }
   private readonly secrets: Uint8Array[]
-  private readonly clientSecret: Uint8Array
+  private readonly clientSecrets: Uint8Array[]
+  private readonly quorum: number
   private readonly checker: Checker
+  private readonly budget: MessageBudget
   private readonly trace: Trace
   private readonly byzantine: Array<{ replica: number; kinds: ByzantineKind[] }> = []
   private readonly chaos: { ms: number; drop: number; dup: number; delayMaxMs: number; crashes: boolean; partitions: boolean; midStepCrash: number }
   private readonly slow: { replica: number; extraMs: number } | null
   private readonly requestCount: number
+  /**
+   * After the healed cluster has executed everything: clients keep submitting for `ms`, and each
+   * of those requests must be executed by some honest replica within `deadlineMs` (a primary that
+   * censors one client while proposing the others' is seen only under such steady traffic).
+   */
+  private readonly steady: { ms: number; deadlineMs: number } | null
+  private readonly steadyPending = new Map<string, { at: number; request: Request }>()
+  /** When steady traffic ends; null until it starts. */
+  private steadyEnd: number | null = null
   private now = 0
   private healed = false
   private done = false
@@ -95,7 +112,7 @@ export class Simulation {
     const rng = new Prng(opts.seed)
     this.rng = rng
     this.net = rng.fork()
-    this.n = opts.n ?? rng.pick(SIZES)
+    this.n = opts.n ?? rng.range(MIN_N, MAX_N)
     this.f = faultTolerance(this.n)
     const k = rng.range(2, 5)
     this.params = {
@@ -103,27 +120,31 @@ export class Simulation {
       watermarkWindow: k * rng.range(2, 4), viewChangeTimeoutMs: rng.range(100, 300), maxClockSkewMs: 500,
     }
     this.secrets = simSecrets(this.n, opts.seed)
-    this.clientSecret = sha256(encode(['vigil-sim-client', opts.seed]))
+    this.clientSecrets = Array.from({ length: CLIENTS }, (_, c) => sha256(encode(['vigil-sim-client', opts.seed, c])))
     const quorum = opts.quorumOverride ?? quorumSize(this.n)
+    this.quorum = quorum
     const verify = simCrypto(0, this.secrets).verify
     this.checker = new Checker(this.n, (c) => commitCertError(c, this.domain, this.n, verify, quorum))
     this.trace = new Trace(opts.traceLength ?? 80)
+    this.budget = new MessageBudget(this.n, messageBudget(this.params))
     const b = Math.min(opts.byzantine ?? rng.int(this.f + 1), this.f)
     const ids = Array.from({ length: this.n }, (_, i) => i)
     const bad = new Set<number>()
     while (bad.size < b) bad.add(rng.pick(ids))
     this.honest = ids.filter((i) => !bad.has(i))
-    const collusion = new Collusion()
+    const collusion = new Collusion(rng.int(CLIENTS), opts.seed)
     const genesis = sha256(encode(['vigil-sim-genesis', opts.seed]))
+    const clientOf = (payload: Uint8Array): number => payload[0] ?? 0
     this.nodes = ids.map((id) => {
       let adversary: Adversary | null = null
       if (bad.has(id)) {
         const kinds = BYZANTINE_KINDS.filter(() => rng.chance(0.5))
         if (kinds.length === 0) kinds.push(rng.pick(BYZANTINE_KINDS))
         this.byzantine.push({ replica: id, kinds })
-        adversary = new Adversary(id, this.n, new Set(kinds), simCrypto(id, this.secrets), this.domain, rng.fork(), collusion)
+        adversary = new Adversary(id, this.n, new Set(kinds), simCrypto(id, this.secrets), this.domain, k, rng.fork(), collusion, clientOf)
       }
-      return { id, replica: null, store: new Map(), history: [{ digest: genesis, blockHash: genesis, ids: [] }], adversary, epoch: 0, clockSkewMs: rng.range(0, 40) }
+      const history = [{ digest: genesis, blockHash: genesis, ids: [], payloads: [], state: genesis }]
+      return { id, replica: null, store: new Map(), history, adversary, epoch: 0, clockSkewMs: rng.range(0, 40) }
     })
     this.chaos = {
       ms: rng.range(1500, 4000), drop: rng.float() * 0.15, dup: rng.float() * 0.1, delayMaxMs: rng.range(2, 40),
@@ -131,6 +152,10 @@ export class Simulation {
     }
     this.slow = rng.chance(0.4) ? { replica: rng.pick(this.honest), extraMs: rng.range(10, 80) } : null
     this.requestCount = rng.range(5, 40)
+    const censors = this.byzantine.some((x) => x.kinds.includes('censor'))
+    // Each Byzantine primary in a row may cost a request timeout (up to CYCLE_CAP = 8 base timeouts) and a view change.
+    const deadlineMs = (this.byzantine.length + 1) * 12 * this.params.viewChangeTimeoutMs
+    this.steady = rng.chance(0.15) || censors ? { ms: 2 * deadlineMs + 1000, deadlineMs } : null
   }
 
   run(): SimResult {
@@ -162,12 +187,14 @@ export class Simulation {
 
   private setup(): void {
     for (const node of this.nodes) this.boot(node)
-    for (let i = 0; i < this.requestCount; i++) this.at(this.rng.int(Math.floor(this.chaos.ms * 0.9)), () => this.submit())
-    if (this.chaos.partitions) this.schedulePartitions()
+    for (let i = 0; i < this.requestCount; i++) this.at(this.rng.int(Math.floor(this.chaos.ms * 0.9)), () => void this.submit())
+    if (this.opts.split !== undefined) this.holdSplit(new Set(this.opts.split))
+    else if (this.chaos.partitions) this.schedulePartitions()
     if (this.chaos.crashes) this.scheduleCrashes()
     this.at(this.chaos.ms, () => this.heal())
-    this.at(this.chaos.ms + LIVENESS_MS, () => {
-      throw new SimFailure('liveness', `${this.checker.missing(this.honest)} request executions missing ${LIVENESS_MS} ms after the network healed`)
+    const limit = LIVENESS_MS + (this.steady?.ms ?? 0)
+    this.at(this.chaos.ms + limit, () => {
+      throw new SimFailure('liveness', `${this.checker.missing(this.honest)} request executions missing ${limit} ms after the network healed`)
     })
   }
 
@@ -177,10 +204,44 @@ export class Simulation {
     this.trace.add(() => `${this.now} network healed`)
     for (const node of this.nodes) if (node.replica === null) this.restart(node)
     const check = (): void => {
-      if (this.checker.missing(this.honest) === 0) this.done = true
-      else this.at(this.now + LIVENESS_CHECK_MS, check)
+      this.checkSteady()
+      if (this.checker.missing(this.honest) === 0 && (this.steadyEnd === null || this.now >= this.steadyEnd)) {
+        if (this.steady === null || this.steadyEnd !== null) return void (this.done = true)
+        this.startSteady(this.steady.ms)
+      }
+      this.at(this.now + LIVENESS_CHECK_MS, check)
     }
     check()
+  }
+
+  /** Clients submit every 20 to 120 ms for `ms`. */
+  private startSteady(ms: number): void {
+    const end = this.now + ms
+    this.steadyEnd = end
+    this.trace.add(() => `${this.now} steady traffic until ${end}`)
+    for (let t = this.now; t < end; t += this.rng.range(20, 120)) {
+      this.at(t, () => {
+        const request = this.submit()
+        this.steadyPending.set(toHex(request.id), { at: this.now, request })
+      })
+    }
+  }
+
+  private checkSteady(): void {
+    for (const [k, p] of this.steadyPending) {
+      if (this.checker.executedAnywhere(this.honest, p.request.id)) this.steadyPending.delete(k)
+      else if (this.now - p.at > this.steady!.deadlineMs) {
+        throw new SimFailure('liveness', `request ${k.slice(0, 16)} of client ${p.request.payload[0]} submitted at ${p.at} under steady traffic not executed by any honest replica within ${this.steady!.deadlineMs} ms`)
+      }
+    }
+  }
+
+  /** The network split in two for the whole chaos phase. */
+  private holdSplit(side: ReadonlySet<number>): void {
+    this.at(0, () => {
+      this.partition = side
+      this.trace.add(() => `0 partition {${[...side].join(',')}} | rest until healed`)
+    })
   }
 
   private schedulePartitions(): void {
@@ -276,19 +337,23 @@ export class Simulation {
     return this.nodes[id]!.adversary === null
   }
 
+  /** Executes exactly the delivered bytes; the block hash covers the state after them, as a real header's state root does. */
   private execute(node: SimNode, d: Delivery): void {
     const ids = d.batch.requests.map((r) => r.id)
+    const payloads = d.batch.requests.map((r) => r.payload)
     this.trace.add(() => `${this.now} r${node.id} delivers s${d.seq} v${d.view} d=${toHex(d.digest).slice(0, 8)} ${ids.length} req`)
-    if (this.isHonest(node.id)) this.checker.block(node.id, d.seq, node.history.length, d.digest, ids, d.cert)
+    const prev = node.history[node.history.length - 1]!
+    const block = { digest: d.digest, ids, payloads, state: nextState(prev.state, payloads) }
+    if (this.isHonest(node.id)) this.checker.block(node.id, d.seq, node.history.length, block, d.cert)
     else this.checker.record(node.id, ids)
-    const blockHash = sha256(concatBytes(node.history[node.history.length - 1]!.blockHash, d.digest))
-    node.history.push({ digest: d.digest, blockHash, ids })
+    const blockHash = sha256(encode([prev.blockHash, d.digest, block.state]))
+    node.history.push({ ...block, blockHash })
     this.step(node, { type: 'executed', seq: d.seq, blockHash, now: this.now })
   }
 
   /** The node's sync: verify the certificate, copy an honest replica's blocks, report. */
   private requestTransfer(node: SimNode, req: StateTransferRequest): void {
-    verifyCheckpointCertificate(req.cert, this.domain, this.n, simCrypto(0, this.secrets).verify)
+    verifyCheckpointCertificate(req.cert, this.domain, this.n, simCrypto(0, this.secrets).verify, this.quorum)
     this.at(this.now + this.net.range(5, 50), () => {
       if (node.replica === null || node.history.length > req.seq) return
       const source = this.honest.map((i) => this.nodes[i]!).find((s) => s.history.length > req.seq && equalBytes(s.history[req.seq]!.blockHash, req.blockHash))
@@ -297,7 +362,7 @@ export class Simulation {
       this.trace.add(() => `${this.now} r${node.id} state transfer to s${req.seq} from r${source.id}`)
       for (let s = node.history.length; s <= req.seq; s++) {
         const block = source.history[s]!
-        if (this.isHonest(node.id)) this.checker.block(node.id, s, s, block.digest, block.ids, null)
+        if (this.isHonest(node.id)) this.checker.block(node.id, s, s, block, null)
         else this.checker.record(node.id, block.ids)
         node.history.push(block)
       }
@@ -319,6 +384,7 @@ export class Simulation {
 
   private post(from: number, to: number, bytes: Uint8Array): void {
     this.stats.messages++
+    if (this.isHonest(from)) this.budget.count(from, to, this.now)
     if (this.partition !== null && this.partition.has(from) !== this.partition.has(to)) return
     const chaotic = !this.healed
     if (chaotic && this.net.chance(this.chaos.drop)) return
@@ -347,19 +413,26 @@ export class Simulation {
 
   // ---- clients -----------------------------------------------------------------------
 
-  /** payload = nonce(8) || mac(8) || padding; id = sha256(payload). Only the client knows the MAC key. */
+  /** payload = client(1) || nonce(8) || mac(8) || padding; id = sha256(payload). Only the client knows its MAC key. */
   private validRequest(r: Request): boolean {
-    if (r.payload.byteLength < 16 || !equalBytes(sha256(r.payload), r.id)) return false
-    return equalBytes(sha256(concatBytes(this.clientSecret, r.payload.subarray(0, 8))).subarray(0, 8), r.payload.subarray(8, 16))
+    const secret = this.clientSecrets[r.payload[0] ?? CLIENTS]
+    if (secret === undefined || r.payload.byteLength < 17 || !equalBytes(sha256(r.payload), r.id)) return false
+    return equalBytes(this.mac(secret, r.payload.subarray(1, 9)), r.payload.subarray(9, 17))
   }
 
-  private submit(): void {
+  private mac(secret: Uint8Array, nonce: Uint8Array): Uint8Array {
+    return sha256(concatBytes(secret, nonce)).subarray(0, 8)
+  }
+
+  private submit(): Request {
+    const client = this.rng.int(CLIENTS)
     const nonce = this.rng.bytes(8)
-    const payload = concatBytes(nonce, sha256(concatBytes(this.clientSecret, nonce)).subarray(0, 8), this.rng.bytes(this.rng.int(48)))
+    const payload = concatBytes(Uint8Array.of(client), nonce, this.mac(this.clientSecrets[client]!, nonce), this.rng.bytes(this.rng.int(48)))
     const request = { id: sha256(payload), payload }
-    this.checker.submit(request.id)
-    this.trace.add(() => `${this.now} client submits ${toHex(request.id).slice(0, 8)}`)
+    this.checker.submit(request.id, request.payload)
+    this.trace.add(() => `${this.now} client ${client} submits ${toHex(request.id).slice(0, 8)}`)
     this.gossip(request)
+    return request
   }
 
   /** Mempool gossip: every live replica gets the request, again and again until some honest replica executed it. */
@@ -368,7 +441,7 @@ export class Simulation {
     for (const node of this.nodes) {
       this.at(this.now + this.net.range(0, 10), () => {
         // The node's mempool checks its tx index: an executed request is never fed again.
-        if (node.replica === null || this.checker.hasExecuted(node.id, request.id)) return
+        if (node.replica === null || this.checker.hasExecuted(node.id, request.id) || node.adversary?.admits(request) === false) return
         this.step(node, { type: 'request', request })
       })
     }
