@@ -18,6 +18,8 @@ export interface SimOptions {
   n?: number
   /** Byzantine replicas (capped at f); drawn from the seed when absent. */
   byzantine?: number
+  /** What every Byzantine replica does; drawn from the seed (about half of all kinds each) when absent. */
+  kinds?: readonly ByzantineKind[]
   /** TESTS ONLY: the planted bug of a wrong quorum size, passed to every replica as unsafeQuorumOverride. */
   quorumOverride?: number
   /** One side of a network split held for the whole chaos phase, instead of random partitions. */
@@ -138,8 +140,10 @@ export class Simulation {
     this.nodes = ids.map((id) => {
       let adversary: Adversary | null = null
       if (bad.has(id)) {
-        const kinds = BYZANTINE_KINDS.filter(() => rng.chance(0.5))
-        if (kinds.length === 0) kinds.push(rng.pick(BYZANTINE_KINDS))
+        const drawn = BYZANTINE_KINDS.filter(() => rng.chance(0.5))
+        if (drawn.length === 0) drawn.push(rng.pick(BYZANTINE_KINDS))
+        // Drawn either way, so a seed's other draws do not depend on the option.
+        const kinds = opts.kinds !== undefined ? [...opts.kinds] : drawn
         this.byzantine.push({ replica: id, kinds })
         adversary = new Adversary(id, this.n, new Set(kinds), simCrypto(id, this.secrets), this.domain, k, rng.fork(), collusion, clientOf)
       }
@@ -153,9 +157,10 @@ export class Simulation {
     this.slow = rng.chance(0.4) ? { replica: rng.pick(this.honest), extraMs: rng.range(10, 80) } : null
     this.requestCount = rng.range(5, 40)
     const censors = this.byzantine.some((x) => x.kinds.includes('censor'))
-    // Each Byzantine primary in a row may cost a request timeout (up to CYCLE_CAP = 8 base timeouts) and a view change.
-    const deadlineMs = (this.byzantine.length + 1) * 12 * this.params.viewChangeTimeoutMs
-    this.steady = rng.chance(0.15) || censors ? { ms: 2 * deadlineMs + 1000, deadlineMs } : null
+    // Each Byzantine primary in a row may cost a request timeout (up to 8 base timeouts) and a view change.
+    const deadlineMs = (this.byzantine.length + 1) * 10 * this.params.viewChangeTimeoutMs
+    // Traffic outlasts the deadline of the first requests, so a censored one is still overdue while others flow.
+    this.steady = rng.chance(0.1) || censors ? { ms: deadlineMs + 1000, deadlineMs } : null
   }
 
   run(): SimResult {
