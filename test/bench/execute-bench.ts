@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_CONSENSUS, Signer, batchDigest, generateKeyPair, txRootOf, type Genesis, type Tx } from '@vigil/common'
+import { DEFAULT_CONSENSUS, LEDGER_PROTOCOL, Signer, batchDigest, generateKeyPair, txRootOf, type Genesis, type Tx } from '@vigil/common'
 import { makeTx } from '@vigil/cli'
 import { BlockExecutor, freshStore } from '@vigil/node'
 import { diaryEntry } from '../src/load.js'
@@ -32,6 +32,7 @@ try {
   const admin = generateKeyPair()
   const genesis: Genesis = {
     chainId: 'vigil-exec-bench',
+    protocol: LEDGER_PROTOCOL,
     genesisTime: Date.UTC(2026, 10, 1),
     validators: [0, 1, 2, 3].map((i) => ({ index: i, name: `vp${i}`, publicKey: generateKeyPair().publicKey, peerId: `vp${i}`, addresses: [`/ip4/127.0.0.1/tcp/${7000 + i}`] })),
     admins: [admin.publicKey],

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  DEFAULT_CONSENSUS, Signer, batchDigest, commitSignBytes, generateKeyPair, genesisJson, quorumSize, txRootOf, validatorsHash, writeKeyFile,
-  type Genesis, type KeyPair, type Tx,
+  DEFAULT_CONSENSUS, LEDGER_PROTOCOL, Signer, batchDigest, commitSignBytes, decodeTx, encode, generateKeyPair, genesisJson, quorumSize, toHex, txRootOf, txSignBytes,
+  validatorsHash, writeKeyFile, type Genesis, type KeyPair, type LedgerProtocol, type Tx,
 } from '@vigil/common'
 import { makeTx } from '@vigil/cli'
 import { BlockExecutor, freshStore } from '@vigil/node'
@@ -23,11 +23,14 @@ export interface LocalChain {
   patientKeys: KeyPair[]
 }
 
-export async function localChain(dir: string, o: { chainId?: string; validatorKeys?: KeyPair[]; patients?: number } = {}): Promise<LocalChain> {
+/** `protocol` 1 makes a chain as releases before protocol 2 did: format-1 transactions, 'vigil/batch/1' digests. */
+export async function localChain(dir: string, o: { chainId?: string; validatorKeys?: KeyPair[]; patients?: number; protocol?: LedgerProtocol } = {}): Promise<LocalChain> {
   const validatorKeys = o.validatorKeys ?? Array.from({ length: 4 }, () => generateKeyPair())
   const admin = generateKeyPair()
+  const protocol = o.protocol ?? LEDGER_PROTOCOL
   const genesis: Genesis = {
     chainId: o.chainId ?? 'vigil-local',
+    protocol,
     genesisTime: Date.UTC(2026, 10, 1),
     validators: validatorKeys.map((k, i) => ({ index: i, name: `vp${i}`, publicKey: k.publicKey, peerId: `local-vp${i}`, addresses: [`/ip4/127.0.0.1/tcp/${7000 + i}`] })),
     admins: [admin.publicKey],
@@ -39,11 +42,14 @@ export async function localChain(dir: string, o: { chainId?: string; validatorKe
   const domain = { chainId: genesis.chainId, validatorsHash: validatorsHash(genesis.validators) }
   const quorum = quorumSize(validatorKeys.length)
   let round = 0
-  const commit = async (txs: Tx[]): Promise<number> => {
+  const patientKeys = Array.from({ length: o.patients ?? 4 }, () => generateKeyPair())
+  const clientKeys = new Map([admin, ...patientKeys].map((k) => [toHex(k.publicKey), new Signer(k)]))
+  const commit = async (made: Tx[]): Promise<number> => {
+    const txs = protocol === 1 ? made.map((t) => formatOne(t, clientKeys.get(toHex(t.body.signer))!)) : made
     const head = store.head()!
     const seq = head.height + 1
     const time = head.time + 1000
-    const digest = batchDigest(time, head.hash, txRootOf(txs))
+    const digest = batchDigest(time, head.hash, txRootOf(txs), protocol)
     // Rotate which quorum signs, so every validator appears in certificates.
     const who = Array.from({ length: quorum }, (_, k) => (round + k) % validatorKeys.length).sort((a, b) => a - b)
     round++
@@ -51,10 +57,15 @@ export async function localChain(dir: string, o: { chainId?: string; validatorKe
     await executor.commit({ seq, time, parent: head.hash, digest, cert }, txs)
     return seq
   }
-  const patientKeys = Array.from({ length: o.patients ?? 4 }, () => generateKeyPair())
   await commit([makeTx(genesis.chainId, admin, '_lifecycle', 'deploy', { name: 'sleep', contract: 'mhealth' })])
   await commit(patientKeys.map((k, i) => makeTx(genesis.chainId, k, 'sleep', 'registerPatient', { patientId: `P-${i}`, profile: { studyArm: i % 2 === 0 ? 'cbt-i' : 'control' } })))
   return { genesis, validatorKeys, store, commit, patientKeys }
+}
+
+/** The transaction as a protocol-1 chain holds it: format 1, signed under 'vigil/tx/1'. */
+function formatOne(tx: Tx, signer: Signer): Tx {
+  const b = tx.body
+  return decodeTx(encode([1, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, signer.sign(txSignBytes(b, 1))]))
 }
 
 /** `count` diary entries spread over the chain's patients, days counted from `firstDay`. */

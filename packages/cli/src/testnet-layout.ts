@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { DEFAULT_CONSENSUS, ValidationError, generateKeyPair, genesisJson, writeKeyFile, type ConsensusParams, type Genesis } from '@vigil/common'
+import { DEFAULT_CONSENSUS, LEDGER_PROTOCOL, ValidationError, generateKeyPair, genesisJson, writeKeyFile, type ConsensusParams, type Genesis } from '@vigil/common'
 import { freePort } from '@vigil/node/free-port'
 
 /** testnet.json: where each peer of a local testnet lives, for scripts and tools. */
@@ -48,6 +48,7 @@ export async function initTestnet(o: TestnetInitOptions): Promise<TestnetManifes
   const admin = generateKeyPair()
   const genesis: Genesis = {
     chainId: o.chainId,
+    protocol: LEDGER_PROTOCOL,
     genesisTime: Date.now(),
     validators: keys.map((k, i) => ({
       index: i,

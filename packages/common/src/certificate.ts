@@ -1,6 +1,7 @@
 import { decodeCanonical, encode } from './cbor.js'
 import { expectArray, expectBytes, expectUint } from './check.js'
 import { ValidationError } from './errors.js'
+import { LEDGER_PROTOCOL, type LedgerProtocol } from './genesis.js'
 import { HASH_BYTES, sha256 } from './hash.js'
 import { SIGNATURE_BYTES, verifySignature } from './keys.js'
 
@@ -14,9 +15,13 @@ export interface SignDomain {
   validatorsHash: Uint8Array
 }
 
-/** The digest a PBFT batch is ordered under. `parent` is hash(header of the previous block); null only for a null batch. */
-export function batchDigest(time: number, parent: Uint8Array | null, txRoot: Uint8Array): Uint8Array {
-  return sha256(encode(['vigil/batch/1', time, parent, txRoot]))
+/**
+ * The digest a PBFT batch is ordered under. `parent` is hash(header of the previous block); null
+ * only for a null batch. txRoot is the Merkle root of the transaction ids, which under protocol 2
+ * hash each transaction's exact bytes, signature included: certifying the digest certifies them.
+ */
+export function batchDigest(time: number, parent: Uint8Array | null, txRoot: Uint8Array, protocol: LedgerProtocol = LEDGER_PROTOCOL): Uint8Array {
+  return sha256(encode([`vigil/batch/${protocol}`, time, parent, txRoot]))
 }
 
 export function commitSignBytes(d: SignDomain, view: number, seq: number, digest: Uint8Array): Uint8Array {

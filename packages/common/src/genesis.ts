@@ -31,8 +31,19 @@ export interface ValidatorInfo {
   addresses: string[]
 }
 
+/**
+ * The ledger rules a chain was made under. 2: a transaction's id hashes its whole encoding,
+ * signature included (format version 2), and batch digests are tagged 'vigil/batch/2', so a
+ * commit certificate binds the exact bytes executed. 1: the id hashed the body alone; such chains
+ * are still audited under their own rules, never extended (docs/design.md, "Compatibility").
+ */
+export const LEDGER_PROTOCOL = 2
+export type LedgerProtocol = 1 | 2
+
 export interface Genesis {
   chainId: string
+  /** Absent from a genesis file written before protocol 2, which means 1. */
+  protocol: LedgerProtocol
   /** Milliseconds since the epoch: block 0's time. */
   genesisTime: number
   validators: ValidatorInfo[]
@@ -119,6 +130,8 @@ export function parseGenesis(json: unknown): Genesis {
   }
   if (!Array.isArray(g.admins)) fail('admins', 'must be a list of public keys')
   const admins = (g.admins as unknown[]).map((a, i) => key(a, `admins[${i}]`))
+  if (g.protocol !== undefined && g.protocol !== 1 && g.protocol !== 2) fail('protocol', 'must be 1 or 2')
+  const protocol: LedgerProtocol = g.protocol === 2 ? 2 : 1
   const c = (g.consensus ?? {}) as Record<string, unknown>
   const p = { ...DEFAULT_CONSENSUS }
   const params: Array<[keyof ConsensusParams, number, number]> = [
@@ -132,13 +145,15 @@ export function parseGenesis(json: unknown): Genesis {
   ]
   for (const [name, min, max] of params) if (c[name] !== undefined) p[name] = intIn(c[name], `consensus.${name}`, min, max)
   if (p.watermarkWindow < 2 * p.checkpointInterval) fail('consensus.watermarkWindow', 'must be at least twice checkpointInterval')
-  return { chainId: g.chainId as string, genesisTime: time, validators, admins, consensus: p }
+  return { chainId: g.chainId as string, protocol, genesisTime: time, validators, admins, consensus: p }
 }
 
 /** The JSON form written to genesis.json (the inverse of parseGenesis). */
 export function genesisJson(g: Genesis): Record<string, unknown> {
   return {
     chainId: g.chainId,
+    // A protocol-1 file stays as it was written, so its hash does too.
+    ...(g.protocol === 1 ? {} : { protocol: g.protocol }),
     genesisTime: new Date(g.genesisTime).toISOString(),
     validators: g.validators.map((v) => ({ index: v.index, name: v.name, publicKey: toHex(v.publicKey), peerId: v.peerId, addresses: v.addresses })),
     admins: g.admins.map(toHex),
@@ -157,6 +172,8 @@ export function genesisHash(g: Genesis): Uint8Array {
   return sha256(
     encode([
       'vigil/genesis/1',
+      // Protocol 1 genesis hashes are kept as they were; from 2 on the rules are part of the hash.
+      ...(g.protocol === 1 ? [] : [g.protocol]),
       g.chainId,
       g.genesisTime,
       g.validators.map((v) => [v.index, v.name, v.publicKey, v.peerId]),

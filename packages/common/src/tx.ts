@@ -2,13 +2,16 @@ import { decodeCanonical, decodeStrict, encode } from './cbor.js'
 import { expectArray, expectBytes, expectJson, expectString, expectUint } from './check.js'
 import { DecodeError, ValidationError } from './errors.js'
 import { sha256 } from './hash.js'
+import type { LedgerProtocol } from './genesis.js'
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, Signer, verifySignature } from './keys.js'
 
 /**
  * A transaction: a signed envelope asking contract instance `instance` to run `method`
  * with named JSON `args`. The signature covers every field, chain id included, so a
- * transaction cannot be replayed on another chain. Its id is the hash of the signed body,
- * so two signatures over one body are one transaction.
+ * transaction cannot be replayed on another chain. Its id (format version 2) is the hash of its
+ * whole canonical encoding, signature included: whatever certifies an id certifies the exact
+ * bytes every peer executes. The signer and nonce make it unique: execution refuses a second
+ * transaction of a signer with a used nonce, however it is signed.
  */
 export interface TxBody {
   chainId: string
@@ -23,17 +26,22 @@ export interface TxBody {
 }
 
 export interface Tx {
+  /** Format version: 2, or 1 in chains made under ledger protocol 1 (read for audits only). */
+  readonly version: TxVersion
   readonly body: TxBody
   readonly sig: Uint8Array
-  /** sha256 of the signed body. */
+  /** sha256 of `bytes` (version 2); of `signBytes` in version 1, whose id left the signature out. */
   readonly id: Uint8Array
   /** The canonical encoding, exactly as carried in blocks. */
   readonly bytes: Uint8Array
-  /** What the signature covers (and the id hashes): kept so it is built once per transaction. */
+  /** What the signature covers: kept so it is built once per transaction. */
   readonly signBytes: Uint8Array
 }
 
-export const TX_VERSION = 1
+export type TxVersion = 1 | 2
+export const TX_VERSION: TxVersion = 2
+/** The transaction format of the chains made under each ledger protocol. */
+export const txVersionOf = (protocol: LedgerProtocol): TxVersion => protocol
 export const MAX_TX_BYTES = 64 * 1024
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/
 const CHAIN_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/
@@ -43,14 +51,11 @@ function bodyFields(b: TxBody): unknown[] {
   return [b.chainId, b.signer, b.instance, b.method, b.args, b.nonce]
 }
 
-const SIGN_DOMAIN = 'vigil/tx/1'
+/** Each format signs under its own tag, so a signature made for one cannot be re-wrapped as the other. */
+const SIGN_DOMAIN = { 1: 'vigil/tx/1', 2: 'vigil/tx/2' } as const
 
-export function txSignBytes(body: TxBody): Uint8Array {
-  return encode([SIGN_DOMAIN, ...bodyFields(body)])
-}
-
-export function txId(body: TxBody): Uint8Array {
-  return sha256(txSignBytes(body))
+export function txSignBytes(body: TxBody, version: TxVersion = TX_VERSION): Uint8Array {
+  return encode([SIGN_DOMAIN[version], ...bodyFields(body)])
 }
 
 /**
@@ -58,19 +63,22 @@ export function txId(body: TxBody): Uint8Array {
  * about a third of decodeTx's cost): [1, ...fields, sig] and [SIGN_DOMAIN, ...fields] share the
  * fields' bytes; only the array head, the first element and the trailing signature differ.
  */
-const SIGN_HEAD = encode([SIGN_DOMAIN, 0, 0, 0, 0, 0, 0]).subarray(0, 2 + SIGN_DOMAIN.length)
+const signHead = (v: TxVersion): Uint8Array => encode([SIGN_DOMAIN[v], 0, 0, 0, 0, 0, 0]).subarray(0, 2 + SIGN_DOMAIN[v].length)
+const SIGN_HEAD = { 1: signHead(1), 2: signHead(2) } as const
 const SIG_TAIL_BYTES = 2 + SIGNATURE_BYTES
 
-function signBytesOf(bytes: Uint8Array): Uint8Array {
+function signBytesOf(bytes: Uint8Array, version: TxVersion): Uint8Array {
+  const head = SIGN_HEAD[version]
   const fields = bytes.subarray(2, bytes.byteLength - SIG_TAIL_BYTES)
-  const out = new Uint8Array(SIGN_HEAD.byteLength + fields.byteLength)
-  out.set(SIGN_HEAD)
-  out.set(fields, SIGN_HEAD.byteLength)
+  const out = new Uint8Array(head.byteLength + fields.byteLength)
+  out.set(head)
+  out.set(fields, head.byteLength)
   return out
 }
 
-function assemble(body: TxBody, sig: Uint8Array, signBytes: Uint8Array, bytes?: Uint8Array): Tx {
-  return { body, sig, id: sha256(signBytes), signBytes, bytes: bytes ?? encode([TX_VERSION, ...bodyFields(body), sig]) }
+function assemble(version: TxVersion, body: TxBody, sig: Uint8Array, signBytes: Uint8Array, bytes?: Uint8Array): Tx {
+  const encoded = bytes ?? encode([version, ...bodyFields(body), sig])
+  return { version, body, sig, id: sha256(version === 1 ? signBytes : encoded), signBytes, bytes: encoded }
 }
 
 function checkBody(b: TxBody): TxBody {
@@ -87,7 +95,7 @@ function checkBody(b: TxBody): TxBody {
 export function signTx(body: TxBody, signer: Signer): Tx {
   checkBody(body)
   const signBytes = txSignBytes(body)
-  const tx = assemble(body, signer.sign(signBytes), signBytes)
+  const tx = assemble(TX_VERSION, body, signer.sign(signBytes), signBytes)
   if (tx.bytes.byteLength > MAX_TX_BYTES) throw new ValidationError(`transaction is ${tx.bytes.byteLength} bytes, over the limit of ${MAX_TX_BYTES}`)
   return tx
 }
@@ -110,7 +118,8 @@ export function decodeTxOfCertifiedBlock(bytes: Uint8Array): Tx {
 function txOf(value: unknown, bytes: Uint8Array): Tx {
   const f = expectArray(value, 'transaction', 8)
   expectUint(f[0], 'tx.version')
-  if (f[0] !== TX_VERSION) throw new DecodeError(`tx.version: unsupported version ${String(f[0])}`)
+  if (f[0] !== 1 && f[0] !== 2) throw new DecodeError(`tx.version: unsupported version ${String(f[0])}`)
+  const version: TxVersion = f[0]
   const body = checkBody({
     chainId: f[1] as string,
     signer: f[2] as Uint8Array,
@@ -119,8 +128,8 @@ function txOf(value: unknown, bytes: Uint8Array): Tx {
     args: f[5] as Record<string, unknown>,
     nonce: f[6] as string,
   })
-  // Canonical, with an 8-element array head, version 1 and a 64-byte signature last: the layout signBytesOf cuts.
-  return assemble(body, expectBytes(f[7], 'tx.sig', SIGNATURE_BYTES), signBytesOf(bytes), bytes)
+  // Canonical, with an 8-element array head, a one-byte version and a 64-byte signature last: the layout signBytesOf cuts.
+  return assemble(version, body, expectBytes(f[7], 'tx.sig', SIGNATURE_BYTES), signBytesOf(bytes, version), bytes)
 }
 
 /** Throws unless the transaction is for this chain: a signature from another chain must not replay here. */
@@ -128,8 +137,14 @@ export function checkTxChain(tx: Tx, chainId: string): void {
   if (tx.body.chainId !== chainId) throw new ValidationError(`transaction is for chain "${tx.body.chainId}", this is "${chainId}"`)
 }
 
+/** Throws unless the transaction has the format of the chain's ledger protocol. */
+export function checkTxVersion(tx: Tx, version: TxVersion = TX_VERSION): void {
+  if (tx.version !== version) throw new ValidationError(`transaction format version ${tx.version} is not accepted on this chain, which takes version ${version}`)
+}
+
 /** Throws a ValidationError naming the problem. */
-export function verifyTx(tx: Tx, chainId: string): void {
+export function verifyTx(tx: Tx, chainId: string, version: TxVersion = TX_VERSION): void {
+  checkTxVersion(tx, version)
   checkTxChain(tx, chainId)
   if (!verifySignature(tx.body.signer, tx.signBytes, tx.sig)) throw new ValidationError('transaction signature does not verify')
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import {
   DecodeError, Signer, concatBytes, decodeBlockToRebuild, decodeBlockTxs, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
   encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
-  equalBytes, faultTolerance, keyOf, networkGuarantee, quorumSize, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
+  equalBytes, faultTolerance, genesisHash, keyOf, networkGuarantee, quorumSize, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
 import { fastDecode, fastEncode } from '../src/cbor-fast.js'
 
@@ -140,12 +140,45 @@ describe('canonical encoding', () => {
 })
 
 describe('transactions', () => {
-  it('round-trip and verify; id covers the body', () => {
+  it('round-trip and verify; the id hashes the whole encoding, signature included', () => {
     const tx = sampleTx('1')
     const back = decodeTx(tx.bytes)
     assert.equal(toHex(back.id), toHex(tx.id))
+    assert.equal(toHex(tx.id), toHex(sha256(tx.bytes)))
+    assert.equal(tx.version, 2)
     verifyTx(back, 'test')
     assert.notEqual(toHex(sampleTx('2').id), toHex(tx.id))
+    // Other signature bytes under the same body are other bytes with another id: nothing certified
+    // by id can be paired with them (they do not verify, and a second valid signature would be a
+    // second transaction, refused by the signer's nonce on execution).
+    const other = new Uint8Array(tx.bytes)
+    other[other.length - 1]! ^= 1
+    assert.notEqual(toHex(decodeTx(other).id), toHex(tx.id))
+  })
+  it('refuse a signature malleated to S + L, so nobody but the signer makes a second valid encoding', () => {
+    const tx = sampleTx('m')
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n
+    let S = 0n
+    for (let i = 63; i >= 32; i--) S = (S << 8n) | BigInt(tx.sig[i]!)
+    const s2 = S + L
+    assert.ok(s2 < 1n << 256n)
+    const sig = new Uint8Array(tx.sig)
+    for (let i = 32, v = s2; i < 64; i++, v >>= 8n) sig[i] = Number(v & 0xffn)
+    const b = tx.body
+    const malleated = decodeTx(encode([2, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, sig]))
+    assert.throws(() => verifyTx(malleated, 'test'), /signature does not verify/)
+  })
+  it('of format 1 (protocol-1 chains) keep their old id, and their signatures cannot be re-wrapped as format 2', () => {
+    const b = sampleTx('1').body
+    const legacySig = client.sign(txSignBytes(b, 1))
+    const legacy = decodeTx(encode([1, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, legacySig]))
+    assert.equal(legacy.version, 1)
+    assert.equal(toHex(legacy.id), toHex(sha256(txSignBytes(b, 1))))
+    verifyTx(legacy, 'test', 1)
+    assert.throws(() => verifyTx(legacy, 'test'), /format version 1 is not accepted on this chain, which takes version 2/)
+    const rewrapped = decodeTx(encode([2, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, legacySig]))
+    assert.throws(() => verifyTx(rewrapped, 'test'), /signature does not verify/)
+    assert.throws(() => decodeTx(encode([3, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, legacySig])), /unsupported version 3/)
   })
   it('cut their sign bytes from the encoding exactly as the body encodes them', () => {
     const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,20}$/)
@@ -286,6 +319,20 @@ describe('genesis', () => {
     assert.throws(() => parseGenesis({ ...good, chainId: 'bad id!' }), /genesis\.chainId/)
     assert.throws(() => parseGenesis({ ...good, consensus: { checkpointInterval: 0 } }), /consensus\.checkpointInterval/)
     assert.throws(() => parseGenesis({ ...good, admins: ['zz'] }), /admins\[0\]/)
+  })
+
+  it('names its ledger protocol; a file without one is protocol 1 and keeps its hash', () => {
+    const k = toHex(generateKeyPair().publicKey)
+    const old = { chainId: 'c1', genesisTime: '2026-11-25T00:00:00Z', validators: [{ index: 0, name: 'vp0', publicKey: k, peerId: 'p', addresses: ['/ip4/127.0.0.1/tcp/1'] }], admins: [k] }
+    const g1 = parseGenesis(old)
+    assert.equal(g1.protocol, 1)
+    assert.equal('protocol' in genesisJson(g1), false)
+    const g2 = parseGenesis({ ...old, protocol: 2 })
+    assert.equal(genesisJson(g2).protocol, 2)
+    assert.notEqual(toHex(genesisHash(g1)), toHex(genesisHash(g2)))
+    assert.throws(() => parseGenesis({ ...old, protocol: 3 }), /genesis\.protocol: must be 1 or 2/)
+    // Batch digests of the two protocols never coincide.
+    assert.notEqual(toHex(batchDigest(1, ZERO_HASH, ZERO_HASH, 1)), toHex(batchDigest(1, ZERO_HASH, ZERO_HASH, 2)))
   })
 })
 

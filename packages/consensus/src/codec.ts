@@ -4,7 +4,7 @@ import {
 } from '@vigil/common'
 import { encodeSimple } from './cbor.js'
 import type { Message, NewViewEntry, ViewChange } from './messages.js'
-import type { Batch, CheckpointCertificate, PreparedCertificate, Request } from './types.js'
+import { requestOf, type Batch, type CheckpointCertificate, type PreparedCertificate, type Request } from './types.js'
 
 /**
  * Canonical CBOR for PBFT messages: an array led by a type tag. Shape limits here are the
@@ -20,7 +20,8 @@ export const MAX_PREPARED_PER_VIEW_CHANGE = 100_000
 
 const MAX_REPLICA = MAX_VALIDATORS - 1
 
-const encBatch = (b: Batch): unknown[] => [b.time, b.parent, b.requests.map((r) => [r.id, r.payload])]
+/** Requests travel as their payloads alone: each id is derived on decode (requestOf), never taken from a peer. */
+const encBatch = (b: Batch): unknown[] => [b.time, b.parent, b.requests.map((r) => r.payload)]
 const encSigs = (s: readonly ReplicaSignature[]): unknown[] => s.map((x) => [x.replica, x.sig])
 const encCheckpointCert = (c: CheckpointCertificate): unknown[] => [c.seq, c.blockHash, encSigs(c.sigs)]
 const encPrepared = (p: PreparedCertificate): unknown[] => [p.view, p.seq, encBatch(p.batch), encSigs(p.sigs)]
@@ -60,10 +61,7 @@ function list(v: unknown, what: string, max: number): unknown[] {
 function decBatch(v: unknown, what: string): Batch {
   const f = expectArray(v, what, 3)
   const parent = f[1] === null ? null : hash(f[1], `${what}.parent`)
-  const requests = list(f[2], `${what}.requests`, MAX_BATCH_REQUESTS).map((r, i): Request => {
-    const rf = expectArray(r, `${what}.requests[${i}]`, 2)
-    return { id: hash(rf[0], `${what}.requests[${i}].id`), payload: expectBytes(rf[1], `${what}.requests[${i}].payload`) }
-  })
+  const requests = list(f[2], `${what}.requests`, MAX_BATCH_REQUESTS).map((r, i): Request => requestOf(expectBytes(r, `${what}.requests[${i}]`)))
   return { time: uint(f[0], `${what}.time`), parent, requests }
 }
 

@@ -1,11 +1,19 @@
-import type { CommitCertificate, ConsensusParams, ReplicaSignature, SignDomain } from '@vigil/common'
+import { sha256, type CommitCertificate, type ConsensusParams, type ReplicaSignature, type SignDomain } from '@vigil/common'
 import type { Message } from './messages.js'
 
-/** A client transaction as consensus sees it: `id` (32 bytes) is what batches are ordered and deduplicated by. */
+/**
+ * A client transaction as consensus sees it. `id` = sha256(payload), always (requestOf): batches
+ * are ordered, digested and deduplicated by ids, so a certificate over them binds the exact
+ * payload bytes, and no peer can pair a certified id with other bytes.
+ */
 export interface Request {
-  id: Uint8Array
+  readonly id: Uint8Array
   /** Opaque, already validated transaction bytes. */
-  payload: Uint8Array
+  readonly payload: Uint8Array
+}
+
+export function requestOf(payload: Uint8Array): Request {
+  return { id: sha256(payload), payload }
 }
 
 /** One block's worth of requests. A null batch (a hole filled by NEW-VIEW) has time 0, parent null and no requests. */

@@ -4,11 +4,12 @@ import fc from 'fast-check'
 import { DecodeError, encode } from '@vigil/common'
 import { encodeSimple } from '../src/cbor.js'
 import { decodeMessage, encodeMessage } from '../src/codec.js'
-import type { Message } from '../src/messages.js'
+import { digestOf, type Message } from '../src/messages.js'
+import { requestOf } from '../src/types.js'
 
 const h = (b: number): Uint8Array => new Uint8Array(32).fill(b)
 const s = (b: number): Uint8Array => new Uint8Array(64).fill(b)
-const batch = { time: 1700, parent: h(1), requests: [{ id: h(2), payload: Uint8Array.of(1, 2, 3) }] }
+const batch = { time: 1700, parent: h(1), requests: [requestOf(Uint8Array.of(1, 2, 3))] }
 const cp = { seq: 4, blockHash: h(3), sigs: [{ replica: 0, sig: s(1) }, { replica: 2, sig: s(2) }] }
 const vc: Message = { type: 'viewchange', view: 2, replica: 1, checkpoint: cp, prepared: [{ view: 1, seq: 5, batch, sigs: [{ replica: 3, sig: s(3) }] }], sig: s(4) }
 
@@ -35,11 +36,23 @@ describe('codec', () => {
   })
 
   it('round-trips random batches', () => {
-    const req = fc.record({ id: fc.uint8Array({ minLength: 32, maxLength: 32 }), payload: fc.uint8Array({ maxLength: 40 }) }, { noNullPrototype: true })
+    const req = fc.uint8Array({ maxLength: 40 }).map(requestOf)
     fc.assert(fc.property(fc.nat(), fc.nat(), fc.array(req, { maxLength: 8 }), fc.uint8Array({ minLength: 64, maxLength: 64 }), (view, seq, requests, sig) => {
       const m: Message = { type: 'preprepare', view, seq, batch: { time: seq, parent: h(1), requests }, sig }
       assert.deepEqual(decodeMessage(encodeMessage(m), 1 << 20), m)
     }))
+  })
+
+  it('derives every request id from its payload: a peer cannot pair a certified id with other bytes', () => {
+    // What a liar would send: the id (and so the digest) of one payload beside another payload.
+    const honest = requestOf(Uint8Array.of(1, 2, 3))
+    const forged: Message = { type: 'committed', batch: { ...batch, requests: [{ id: honest.id, payload: Uint8Array.of(9, 9, 9) }] }, cert: { view: 0, seq: 3, digest: digestOf(batch), sigs: [] } }
+    const m = decodeMessage(encodeMessage(forged), 1 << 20)
+    assert.ok(m.type === 'committed')
+    assert.deepEqual(m.batch.requests[0]!.id, requestOf(Uint8Array.of(9, 9, 9)).id)
+    assert.notDeepEqual(digestOf(m.batch), digestOf(batch))
+    // Ids are not on the wire at all: a request costs its payload and a byte-string head.
+    assert.equal(encodeMessage(forged).byteLength, encodeMessage({ type: 'committed', batch: { ...batch, requests: [] }, cert: m.cert }).byteLength + 4)
   })
 
   it('writes the same bytes as cborg for arrays, bytes, null and uints of every head size, and leaves anything else to it', () => {
@@ -59,7 +72,7 @@ describe('codec', () => {
     const bad = (v: unknown, re: RegExp): void => assert.throws(() => decodeMessage(encode(v), 1 << 20), (e: unknown) => e instanceof DecodeError && re.test(e.message))
     bad([1, 0, 2, h(4).subarray(1), s(1)], /prepare\.digest: expected 32 bytes/)
     bad([2, -1, 2, h(4), s(1)], /commit\.view/)
-    bad([0, 0, 1, [1, h(1), [[h(2)]]], s(1)], /preprepare\.batch\.requests\[0\]: expected 2 fields/)
+    bad([0, 0, 1, [1, h(1), [[h(2)]]], s(1)], /preprepare\.batch\.requests\[0\]: expected bytes/)
     bad([99], /unknown message type/)
     bad({ a: 1 }, /message: expected an array/)
     bad([6, 1], /status: expected 3 fields/)

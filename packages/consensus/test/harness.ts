@@ -2,7 +2,7 @@ import { concatBytes, encode, sha256, type ConsensusParams, type SignDomain } fr
 import { Replica } from '../src/replica.js'
 import type { Message } from '../src/messages.js'
 import { simCrypto, simSecrets } from '../src/sim/crypto.js'
-import type { Delivery, Input, Ready, ReplicaConfig, ReplicaCrypto, Request } from '../src/types.js'
+import { requestOf, type Delivery, type Input, type Ready, type ReplicaConfig, type ReplicaCrypto, type Request } from '../src/types.js'
 
 /**
  * A hand-driven in-memory network for unit tests (etcd raft's `network`): messages queue up
@@ -16,7 +16,7 @@ export const GENESIS = sha256(encode(['test-genesis']))
 
 export function request(i: number): Request {
   const payload = encode(['req', i])
-  return { id: sha256(payload), payload }
+  return requestOf(payload)
 }
 
 export interface Envelope {

@@ -1,7 +1,7 @@
 import './p2p/index.js'
 import { performance } from 'node:perf_hooks'
 import {
-  Signer, ValidationError, checkTxChain, concatBytes, decodeTx, equalBytes, genesisHash, headerHash, keyOf, sha256, toHex, validatorsHash, verifySignature, verifyTx,
+  LEDGER_PROTOCOL, Signer, ValidationError, checkTxChain, checkTxVersion, decodeTx, equalBytes, genesisHash, headerHash, keyOf, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
 import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
@@ -100,6 +100,12 @@ export class VigilNode {
 
   async start(): Promise<void> {
     const g = this.genesis
+    // An older chain stays auditable (vigil verify reads it under its own rules) but is never extended.
+    if (g.protocol !== LEDGER_PROTOCOL) {
+      throw new ValidationError(
+        `genesis ${this.cfg.genesis}: made under ledger protocol ${g.protocol}, whose certificates do not bind transaction signatures; this release runs protocol ${LEDGER_PROTOCOL} only (vigil verify --home still audits that chain; start a new chain for new records)`,
+      )
+    }
     this.store = await this.#openCheckedStore()
     await this.#ensureGenesis()
     this.executor = new BlockExecutor(this.store, g)
@@ -368,6 +374,7 @@ export class VigilNode {
     const todo: Array<{ i: number; key: string }> = []
     txs.forEach((tx, i) => {
       try {
+        checkTxVersion(tx)
         checkTxChain(tx, this.genesis.chainId)
         const key = checkedKey(tx)
         if (!this.#checked.has(key)) todo.push({ i, key })
@@ -484,10 +491,10 @@ export class VigilNode {
 /** What became of a submitted transaction. */
 export type Admission = 'added' | 'known' | 'committed' | 'full'
 
-/** Id and signature, hashed to 32 bytes (see RecentIds): a checked pair is remembered in 48 bytes of heap, not 208 as hex. */
-const checkedKey = (tx: Tx): string => keyOf(sha256(concatBytes(tx.id, tx.sig)))
+/** The id covers the signature (format 2), so a checked signature is remembered by the id alone. */
+const checkedKey = (tx: Tx): string => keyOf(tx.id)
 
-/** A client transaction as the consensus core takes it. */
+/** A client transaction as the consensus core takes it: its id is sha256(tx.bytes), as requestOf would derive. */
 const requestInput = (tx: Tx): Input => ({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
 
 export async function startNode(cfg: NodeConfig, log: Logger, opts: { fullCheck?: boolean } = {}): Promise<VigilNode> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { DEFAULT_CONSENSUS, batchDigest, headerHash, keyPairFromSeed, toHex, txRootOf, type Genesis, type Tx } from '@vigil/common'
+import { DEFAULT_CONSENSUS, Signer, batchDigest, decodeTx, encode, headerHash, keyPairFromSeed, toHex, txRootOf, txSignBytes, type Genesis, type LedgerProtocol, type Tx } from '@vigil/common'
 import { BlockExecutor } from '../src/ledger/executor.js'
 import { freshStore } from '../src/audit/index.js'
 import { CHAIN_ID, admin, clinician, hex, makeTx, patient, stranger } from './execution-fixtures.js'
@@ -13,12 +13,22 @@ import { CHAIN_ID, admin, clinician, hex, makeTx, patient, stranger } from './ex
  * each block's header hash (covering the results root and state root), so a change to
  * execution, result encoding or write sets that alters any byte fails here.
  */
-const genesis: Genesis = {
+const genesisOf = (protocol: LedgerProtocol): Genesis => ({
   chainId: CHAIN_ID,
+  protocol,
   genesisTime: 1_700_000_000_000,
   validators: [0, 1, 2, 3].map((i) => ({ index: i, name: `vp${i}`, publicKey: keyPairFromSeed(new Uint8Array(32).fill(10 + i)).publicKey, peerId: `vp${i}`, addresses: [`/ip4/127.0.0.1/tcp/${7000 + i}`] })),
   admins: [admin.publicKey],
   consensus: DEFAULT_CONSENSUS,
+})
+
+const signers = [admin, patient, clinician, stranger]
+
+/** The same transaction in format 1, as a protocol-1 chain holds it: signed under 'vigil/tx/1', its id the body's hash. */
+function formatOne(tx: Tx): Tx {
+  const from = signers.find((s) => toHex(s.publicKey) === toHex(tx.body.signer)) as Signer
+  const b = tx.body
+  return decodeTx(encode([1, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, from.sign(txSignBytes(b, 1))]))
 }
 
 const entry = (day: number) => ({ date: `2026-11-${String(day).padStart(2, '0')}`, bedTime: '23:00', sleepOnsetLatencyMin: 20 + day, wakeAfterSleepOnsetMin: 15, wakeTime: '06:30', riseTime: '06:45', sleepQuality: 1 + (day % 5) })
@@ -60,39 +70,70 @@ function blocks(): Tx[][] {
 }
 
 /**
- * Header hashes of blocks 1..4. Set with store format 3 (64-byte Merkle hashing); before that
- * they were pinned from the code before the execution CPU work. A change here is a chain
- * format change: bump STORE_FORMAT with it.
+ * Header hashes of blocks 1..4 under each ledger protocol. Protocol 1's were pinned before
+ * protocol 2 existed (store format 3): a chain made then still rebuilds to the same bytes, which
+ * is what auditing it needs. A change to either list is a chain format change.
  */
-const PINNED = [
-  '9a68b40c40628efad5319e427bd3677512a52bf555f3199b7c52b93301278f0d',
-  'bfb1ec0b137acbee62325024244526dd7830ee77495d200d0b51d6bc5efc8128',
-  'c80a1bc29058dcecf4ed7cf230aa42877384565531ac5f78c09c1c5b827a3755',
-  'a096035b2da37ae90145d5d1fcd604dbd71d3c8b0062a8cf6600ee8a17494a66',
-]
+const PINNED: Record<LedgerProtocol, string[]> = {
+  1: [
+    '9a68b40c40628efad5319e427bd3677512a52bf555f3199b7c52b93301278f0d',
+    'bfb1ec0b137acbee62325024244526dd7830ee77495d200d0b51d6bc5efc8128',
+    'c80a1bc29058dcecf4ed7cf230aa42877384565531ac5f78c09c1c5b827a3755',
+    'a096035b2da37ae90145d5d1fcd604dbd71d3c8b0062a8cf6600ee8a17494a66',
+  ],
+  2: [
+    'b566a91735388f5e88fa9fdd320a166d275c9d72cbac7be0c49e1b58b2d3b61d',
+    '43bc362f319bb77290d89f5bdc2fca5af440feb5c3eebf3a545e821c63a031b9',
+    'e3629f05542860419c9c72fb795c52a5cff4593081c0bda6cef2a1b2c0ae3984',
+    'b8432b39051cf1161d3570294c51be4965605769a805002547bb7dd3f0acfa9d',
+  ],
+}
 
 describe('execution: block hashes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-exec-chain-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('a fixed chain gives the same header hashes, checked or pre-verified signatures', async () => {
-    for (const verified of [undefined, () => true]) {
-      const store = await freshStore(join(dir, verified === undefined ? 'checked' : 'verified'), genesis)
-      try {
-        const executor = new BlockExecutor(store, genesis)
-        const hashes: string[] = []
-        const codes: number[][] = []
-        for (const txs of blocks()) {
-          const head = store.head()!
-          const time = head.time + 1000
-          const digest = batchDigest(time, head.hash, txRootOf(txs))
-          const { block, hash } = await executor.commit({ seq: head.height + 1, time, parent: head.hash, digest, cert: null }, txs, verified)
-          assert.deepEqual(hash, headerHash(block.header))
-          hashes.push(toHex(hash))
-          codes.push(block.results.map((r) => r.code))
+  for (const protocol of [1, 2] as const) {
+    it(`a fixed chain gives the same header hashes, checked or pre-verified signatures (protocol ${protocol})`, async () => {
+      const genesis = genesisOf(protocol)
+      for (const verified of [undefined, () => true]) {
+        const store = await freshStore(join(dir, `p${protocol}-${verified === undefined ? 'checked' : 'verified'}`), genesis)
+        try {
+          const executor = new BlockExecutor(store, genesis)
+          const hashes: string[] = []
+          const codes: number[][] = []
+          for (const made of blocks()) {
+            const txs = protocol === 1 ? made.map(formatOne) : made
+            const head = store.head()!
+            const time = head.time + 1000
+            const digest = batchDigest(time, head.hash, txRootOf(txs), protocol)
+            const { block, hash } = await executor.commit({ seq: head.height + 1, time, parent: head.hash, digest, cert: null }, txs, verified)
+            assert.deepEqual(hash, headerHash(block.header))
+            hashes.push(toHex(hash))
+            codes.push(block.results.map((r) => r.code))
+          }
+          assert.deepEqual(codes, [[0, 0, 4], [0, 0, 0, 6, 0, 0, 4, 3, 3, 0, 0, 0], [0, 0, 2, 5, 0, 0, 2, 4], []])
+          assert.deepEqual(hashes, PINNED[protocol])
+        } finally {
+          await store.close()
         }
-        assert.deepEqual(codes, [[0, 0, 4], [0, 0, 0, 6, 0, 0, 4, 3, 3, 0, 0, 0], [0, 0, 2, 5, 0, 0, 2, 4], []])
-        assert.deepEqual(hashes, PINNED)
+      }
+    })
+  }
+
+  it('a transaction of the other format fails as UNAUTHORIZED, never runs', async () => {
+    for (const protocol of [1, 2] as const) {
+      const genesis = genesisOf(protocol)
+      const store = await freshStore(join(dir, `other-${protocol}`), genesis)
+      try {
+        const tx = makeTx(admin, '_lifecycle', 'deploy', { name: 'kv9', contract: 'kv' })
+        const wrong = protocol === 1 ? tx : formatOne(tx)
+        const head = store.head()!
+        const { block } = await new BlockExecutor(store, genesis).commit(
+          { seq: 1, time: head.time + 1, parent: head.hash, digest: batchDigest(head.time + 1, head.hash, txRootOf([wrong]), protocol), cert: null }, [wrong],
+        )
+        assert.equal(block.results[0]!.code, 2)
+        assert.match(block.results[0]!.error ?? '', new RegExp(`format version ${3 - protocol} is not accepted`))
       } finally {
         await store.close()
       }

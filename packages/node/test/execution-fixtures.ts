@@ -1,4 +1,4 @@
-import { Signer, keyPairFromSeed, signTx, toHex, type Tx, type TxResult } from '@vigil/common'
+import { Signer, TX_VERSION, keyPairFromSeed, signTx, toHex, type Tx, type TxResult } from '@vigil/common'
 import { executeBlock, MemoryState, type BlockContext } from '../src/execution/index.js'
 
 /** Shared by the execution*.test.ts files: fixed keys, transaction building, one-block runs. */
@@ -16,7 +16,7 @@ export function makeTx(from: Signer, instance: string, method: string, args: Rec
   return signTx({ chainId: CHAIN_ID, signer: from.publicKey, instance, method, args, nonce }, from)
 }
 
-export const blockContext = (height: number): BlockContext => ({ height, time: 1_700_000_000_000 + height * 1000, chainId: CHAIN_ID, admins: [admin.publicKey] })
+export const blockContext = (height: number): BlockContext => ({ height, time: 1_700_000_000_000 + height * 1000, chainId: CHAIN_ID, txVersion: TX_VERSION, admins: [admin.publicKey] })
 
 /** Executes txs as block `height` and commits the results to `state`. */
 export async function runBlock(state: MemoryState, txs: Tx[], height = 1): Promise<TxResult[]> {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import {
-  DEFAULT_CONSENSUS, Signer, ValidationError, batchDigest, commitSignBytes, decodeCertificate, encodeCertificate, equalBytes, keyPairFromSeed, txRootOf, validatorsHash,
+  DEFAULT_CONSENSUS, LEDGER_PROTOCOL, Signer, ValidationError, batchDigest, commitSignBytes, decodeCertificate, encodeCertificate, equalBytes, keyPairFromSeed, txRootOf, validatorsHash,
   type CommitCertificate, type Genesis, type Tx,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
@@ -24,6 +24,7 @@ import { CHAIN_ID, admin, makeTx, patient } from './execution-fixtures.js'
 const validators = [0, 1, 2, 3].map((i) => new Signer(keyPairFromSeed(new Uint8Array(32).fill(20 + i))))
 const genesis: Genesis = {
   chainId: CHAIN_ID,
+  protocol: LEDGER_PROTOCOL,
   genesisTime: 1_700_000_000_000,
   validators: validators.map((v, i) => ({ index: i, name: `vp${i}`, publicKey: v.publicKey, peerId: `vp${i}`, addresses: [`/ip4/127.0.0.1/tcp/${7000 + i}`] })),
   admins: [admin.publicKey],

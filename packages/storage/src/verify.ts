@@ -1,4 +1,4 @@
-import { blockLayout, decodeBlock, decodeBlockToRebuild, equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate } from '@vigil/common'
+import { blockLayout, decodeBlock, decodeBlockToRebuild, equalBytes, headerHash, toHex, verifyTx, type Block, type BlockHeader, type CommitCertificate, type TxVersion } from '@vigil/common'
 import { dbCount, dbGet, dbGetManySync, dbScan, type Db } from './db.js'
 import { CorruptionError } from './errors.js'
 import { HEAD_KEY, P_BLOCK, P_CERT, P_HASH, P_HEADER, P_HISTORY, P_STATE, P_TX, blockKey, certKey, hashKey, headerKey, historyKey, historyPrefix, parseStateKey, readU64, stateKey, txKey, u64 } from './keys.js'
@@ -18,6 +18,8 @@ export interface VerifyOptions {
   checkCertificate?: (height: number, cert: CommitCertificate, header: BlockHeader) => void
   /** Check every transaction signature (default true); off for a caller that re-verifies every block itself. */
   txSignatures?: boolean
+  /** The transaction format of the chain's ledger protocol (default: the current one). */
+  txVersion?: TxVersion
   /**
    * The caller re-executes every block from these same stored bytes and compares what it
    * rebuilds with them byte for byte (the audit). That proves each header's state root and the
@@ -96,7 +98,7 @@ async function run(db: Db, opts: VerifyOptions, finalState: StateTree | undefine
         checkLink(block.header, tip)
         checkBody(block, enc)
       }
-      if (h >= from && opts.txSignatures !== false) for (const tx of block.txs) verifyTx(tx, block.header.chainId)
+      if (h >= from && opts.txSignatures !== false) for (const tx of block.txs) verifyTx(tx, block.header.chainId, opts.txVersion)
     })
     if (finalState === undefined) {
       const pending = tree.prepare(planWrites(block.results, h))

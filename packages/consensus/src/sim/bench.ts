@@ -1,7 +1,7 @@
 import { concatBytes, encode, sha256, type ConsensusParams } from '@vigil/common'
 import type { Message } from '../messages.js'
 import { Replica } from '../replica.js'
-import type { Input, Ready, Request } from '../types.js'
+import { requestOf, type Input, type Ready, type Request } from '../types.js'
 import { noopCrypto } from './crypto.js'
 
 const N = 4
@@ -62,7 +62,7 @@ export function runBench(): void {
   for (let i = 0; i < N; i++) step(i, { type: 'stateTransferred', seq: 0, blockHash: heads[i]! })
   const requests: Request[] = Array.from({ length: REQUESTS }, (_, k) => {
     const payload = encode(['bench', k, 'x'.repeat(100)])
-    return { id: sha256(payload), payload }
+    return requestOf(payload)
   })
   const started = performance.now()
   const cpuStarted = cpuMs()

@@ -22,7 +22,7 @@ export function headerJson(h: BlockHeader, hash: Uint8Array) {
 
 export function txJson(tx: Tx) {
   const b = tx.body
-  return { id: toHex(tx.id), chainId: b.chainId, signer: toHex(b.signer), instance: b.instance, method: b.method, args: b.args, nonce: b.nonce, sig: toHex(tx.sig) }
+  return { id: toHex(tx.id), version: tx.version, chainId: b.chainId, signer: toHex(b.signer), instance: b.instance, method: b.method, args: b.args, nonce: b.nonce, sig: toHex(tx.sig) }
 }
 
 export function resultJson(r: TxResult) {

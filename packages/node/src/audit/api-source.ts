@@ -1,4 +1,4 @@
-import { TX_VERSION, decodeTx, encode, encodeBlock, encodeCertificate, fromHex, headerHash, toHex, type Block, type BlockHeader, type Genesis } from '@vigil/common'
+import { decodeTx, encode, encodeBlock, encodeCertificate, fromHex, headerHash, toHex, type Block, type BlockHeader, type Genesis } from '@vigil/common'
 import type { headerJson, blockJson } from '../api/json.js'
 import { AuditFailure, replayLedger, type AuditReport, type BlockSource, type Progress } from './ledger-audit.js'
 
@@ -52,7 +52,8 @@ export function rawBlockOf(b: BlockJson): { block: Uint8Array; cert: Uint8Array 
   if (toHex(headerHash(header)) !== b.header.hash) throw new Error(`block ${b.header.height}: header hash field does not match the header`)
   const block: Block = {
     header,
-    txs: b.txs.map((t) => decodeTx(encode([TX_VERSION, t.chainId, fromHex(t.signer), t.instance, t.method, t.args, t.nonce, fromHex(t.sig)]))),
+    // A peer of an older release omits the version: its chains are protocol 1, whose format is 1.
+    txs: b.txs.map((t) => decodeTx(encode([t.version ?? 1, t.chainId, fromHex(t.signer), t.instance, t.method, t.args, t.nonce, fromHex(t.sig)]))),
     results: b.txs.map((t) => ({
       code: t.result.code,
       error: t.result.error,

@@ -33,7 +33,7 @@ export async function certifiedProof(store: LedgerStore, genesis: Genesis, insta
   const p = await store.getProof(instance, key)
   const deadline = Date.now() + waitMs
   for (;;) {
-    const found = await findCertification(store, p.height, p.stateRoot)
+    const found = await findCertification(store, genesis, p.height, p.stateRoot)
     if (found !== null) {
       const t = p.proof.terminal
       return {
@@ -54,7 +54,7 @@ export async function certifiedProof(store: LedgerStore, genesis: Genesis, insta
 }
 
 /** The highest header with state root `root` around `height` that its successor certifies. */
-async function findCertification(store: LedgerStore, height: number, root: Uint8Array) {
+async function findCertification(store: LedgerStore, genesis: Genesis, height: number, root: Uint8Array) {
   const top = store.head()!.height - 1
   let lo = height
   while (lo > 0 && lo > height - LOOK_BACK && equalBytes((await store.getHeader(lo - 1))?.stateRoot ?? new Uint8Array(0), root)) lo--
@@ -65,7 +65,7 @@ async function findCertification(store: LedgerStore, height: number, root: Uint8
     const [next, cert] = await Promise.all([store.getHeader(h + 1), store.getCertificate(h + 1)])
     if (next === null || cert === null) continue
     const hash = headerHash(header)
-    if (!equalBytes(next.batchDigest, batchDigest(next.time, hash, next.txRoot)) || !equalBytes(cert.digest, next.batchDigest)) continue
+    if (!equalBytes(next.batchDigest, batchDigest(next.time, hash, next.txRoot, genesis.protocol)) || !equalBytes(cert.digest, next.batchDigest)) continue
     best = { header: headerJson(header, hash), certifiedBy: { height: h + 1, timeMs: next.time, txRoot: toHex(next.txRoot), certificate: certificateJson(cert) } }
   }
   return best

@@ -217,7 +217,7 @@ export function verifyBundle(json: unknown, genesis: Genesis): BundleFacts {
   const h1 = bundle.certifiedBy.height
   if (h1 !== header.height + 1) fail('certifiedBy.height', `is ${h1}, must be header.height + 1 = ${header.height + 1}`)
   if (cert.seq !== h1) fail('certifiedBy.certificate.seq', `is ${cert.seq}, must be ${h1}`)
-  const digest = batchDigest(certTime, headerHash(header), certTxRoot)
+  const digest = batchDigest(certTime, headerHash(header), certTxRoot, genesis.protocol)
   if (!equalBytes(cert.digest, digest)) fail('certifiedBy.certificate.digest', `is not batchDigest(time, hash(header ${header.height}), txRoot) of block ${h1}`)
   try {
     verifyCommitCertificate(cert, { chainId: genesis.chainId, validatorsHash: vh }, genesis.validators.map((v) => v.publicKey), quorumSize(genesis.validators.length))

@@ -1,6 +1,6 @@
 import { renameSync, rmSync } from 'node:fs'
 import {
-  ZERO_HASH, batchDigest, equalBytes, headerHash, resultsRootOf, txRootOf, type Genesis,
+  ZERO_HASH, batchDigest, txVersionOf, equalBytes, headerHash, resultsRootOf, txRootOf, type Genesis,
 } from '@vigil/common'
 import { LedgerStore } from '@vigil/storage'
 import type { Logger } from '../log.js'
@@ -24,8 +24,8 @@ import { certificateChecker, freshStore, replayInto, storeSource, type Problem }
 const RECENT = 64
 
 /** The digest a certificate signs is this block's batch: normal, or a null batch (view-change hole, no transactions). */
-function signsBatch(digest: Uint8Array, time: number, prevHash: Uint8Array, txRoot: Uint8Array, txCount: number): boolean {
-  return equalBytes(digest, batchDigest(time, prevHash, txRoot)) || (txCount === 0 && equalBytes(digest, batchDigest(0, null, ZERO_HASH)))
+function signsBatch(g: Genesis, digest: Uint8Array, time: number, prevHash: Uint8Array, txRoot: Uint8Array, txCount: number): boolean {
+  return equalBytes(digest, batchDigest(time, prevHash, txRoot, g.protocol)) || (txCount === 0 && equalBytes(digest, batchDigest(0, null, ZERO_HASH, g.protocol)))
 }
 
 export async function checkStore(store: LedgerStore, g: Genesis, full: boolean): Promise<Problem | null> {
@@ -34,7 +34,7 @@ export async function checkStore(store: LedgerStore, g: Genesis, full: boolean):
   const head = store.head()
   if (head === null) return null
   if (full) {
-    const r = await store.verifyStore({ checkCertificate: certificateChecker(g) })
+    const r = await store.verifyStore({ checkCertificate: certificateChecker(g), txVersion: txVersionOf(g.protocol) })
     return r.ok ? null : { height: r.height, key: r.key, reason: r.reason }
   }
   const checkCert = certificateChecker(g)
@@ -51,7 +51,7 @@ export async function checkStore(store: LedgerStore, g: Genesis, full: boolean):
       const cert = await store.getCertificate(h)
       if (cert === null) return { height: h, reason: `${at}: no commit certificate` }
       if (cert.seq !== h || !equalBytes(cert.digest, hd.batchDigest)) return { height: h, reason: `${at}: certificate is for another batch` }
-      if (!signsBatch(hd.batchDigest, hd.time, hd.prevHash, hd.txRoot, block.txs.length)) return { height: h, reason: `${at}: batch digest does not match its time, parent and transactions` }
+      if (!signsBatch(g, hd.batchDigest, hd.time, hd.prevHash, hd.txRoot, block.txs.length)) return { height: h, reason: `${at}: batch digest does not match its time, parent and transactions` }
       checkCert(h, cert, hd)
       prev = hd
     }
@@ -65,7 +65,7 @@ export async function checkStore(store: LedgerStore, g: Genesis, full: boolean):
 /** The first height that cannot be trusted (head + 1 when only derived data is damaged). */
 export async function locateDamage(store: LedgerStore, g: Genesis): Promise<{ firstBad: number; problem: Problem | null }> {
   const head = store.head()!.height
-  const r = await store.verifyStore({ checkCertificate: certificateChecker(g) })
+  const r = await store.verifyStore({ checkCertificate: certificateChecker(g), txVersion: txVersionOf(g.protocol) })
   if (r.ok) return { firstBad: head + 1, problem: null }
   const firstBad = Math.min(head + 1, Math.max(1, r.height ?? head + 1))
   return { firstBad, problem: { height: r.height, key: r.key, reason: r.reason } }

@@ -52,7 +52,7 @@ async function runTx(tx: Tx, ctx: BlockContext, overlay: TxOverlay): Promise<unk
   // Unless this peer already checked it (ctx.verified), the signature is checked here: a forged
   // transaction never executes, and re-execution of synced blocks checks every one again.
   try {
-    if (ctx.verified?.(tx) !== true) verifyTx(tx, ctx.chainId)
+    if (ctx.verified?.(tx) !== true) verifyTx(tx, ctx.chainId, ctx.txVersion)
   } catch (err) {
     if (err instanceof ValidationError) throw new ExecError(ResultCode.UNAUTHORIZED, err.message)
     throw err

@@ -1,4 +1,4 @@
-import type { Tx } from '@vigil/common'
+import type { Tx, TxVersion } from '@vigil/common'
 /**
  * What execution needs from the node: committed world state to read, and the block being
  * executed. The node adapts the LevelDB store to StateReader; tests use a Map.
@@ -24,6 +24,8 @@ export interface BlockContext {
   /** Block time in ms, chosen by consensus: the only clock execution may use. */
   time: number
   chainId: string
+  /** The transaction format the chain's ledger protocol takes: any other fails as UNAUTHORIZED. */
+  txVersion: TxVersion
   /** Genesis admins: the keys allowed to deploy instances. */
   admins: readonly Uint8Array[]
   /**

@@ -1,5 +1,5 @@
 import {
-  ValidationError, equalBytes, headerHash, sealBlock, toHex, txRootOf, validatorsHash,
+  txVersionOf, ValidationError, equalBytes, headerHash, sealBlock, toHex, txRootOf, validatorsHash,
   type Block, type CommitCertificate, type Genesis, type SealedBlock, type Tx, type TxResult,
 } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
@@ -68,7 +68,7 @@ export class BlockExecutor {
       throw new DivergenceError(`batch ${b.seq} was certified on parent ${toHex(b.parent)}, but this peer's block ${head.height} is ${toHex(head.hash)}`)
     }
     const time = b.parent === null ? head.time : b.time
-    const results = await this.#execute(list, { height: b.seq, time, chainId: this.genesis.chainId, admins: this.genesis.admins, verified })
+    const results = await this.#execute(list, { height: b.seq, time, chainId: this.genesis.chainId, txVersion: txVersionOf(this.genesis.protocol), admins: this.genesis.admins, verified })
     const stateRoot = await this.store.previewStateRoot(results)
     const fields = { chainId: this.genesis.chainId, height: b.seq, prevHash: head.hash, time, txRoot: txRootOf(list), stateRoot, batchDigest: b.digest, validatorsHash: this.#validatorsHash }
     return sealBlock(fields, list, results)

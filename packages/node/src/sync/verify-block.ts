@@ -138,8 +138,8 @@ export class BlockVerifier {
   #batchOf(block: Pick<Block, 'header' | 'txs'>, cert: CommitCertificate): OrderedBatch {
     const h = block.header
     const base = { seq: h.height, digest: h.batchDigest, cert }
-    if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
-    if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH), h.batchDigest)) return { ...base, time: 0, parent: null }
+    if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot, this.genesis.protocol), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
+    if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH, this.genesis.protocol), h.batchDigest)) return { ...base, time: 0, parent: null }
     throw new ValidationError(`block ${h.height}: batch digest does not match its time, parent and transactions`)
   }
 }
