@@ -101,6 +101,8 @@ export class Replica {
   private myViewChange: DigestedViewChange | null = null
   /** The NEW-VIEW that installed the current view: relayed to replicas still in an older one. */
   private newView: NewView | null = null
+  /** When each peer's STATUS was last answered. */
+  private readonly helpedAt = new Map<number, number>()
 
   private out: Ready = emptyReady()
 
@@ -617,6 +619,11 @@ export class Replica {
 
   private onStatus(from: number, m: Status): void {
     if (!this.helps(from)) return
+    // An honest peer sends STATUS once per retransmission period: answering more often (half a
+    // period allows for network jitter) would turn a flood of small STATUS into a flood of batches.
+    const answered = this.helpedAt.get(from)
+    if (answered !== undefined && this.now - answered < this.retransmitMs / 2) return this.drop('status: this peer was answered less than half a retransmission period ago')
+    this.helpedAt.set(from, this.now)
     if (m.view < this.view && !this.changing && this.newView !== null) this.send(from, this.newView)
     if (m.lastExecuted < this.low) {
       this.send(from, { type: 'stable', cert: this.stable })

@@ -17,7 +17,7 @@ import type { Prng } from './prng.js'
  * client (the same for all colluders). lieStatus: STATUS claiming a far higher height.
  * lieCheckpoint: CHECKPOINTs for a wrong block hash or far sequence numbers. floodViewChange:
  * validly signed VIEW-CHANGEs for ever higher views on every tick. floodStatus: STATUS on every
- * tick claiming to be a little behind in view 0, asking every helper for catch-up traffic.
+ * tick claiming to be at the last checkpoint in view 0, asking every helper for catch-up traffic.
  */
 export type ByzantineKind =
   | 'equivocate' | 'doubleVote' | 'forge' | 'replay' | 'garbage' | 'silent'
@@ -75,8 +75,8 @@ export class Adversary {
   /** Highest view seen in its own traffic, and the VIEW-CHANGE floods' next view above it. */
   private view = 0
   private floodView = 0
-  /** Its inner replica's height, from its own STATUS. */
-  private executed = 0
+  /** Its inner replica's latest checkpoint, about the others' low watermark: a STATUS claiming it draws the most catch-up traffic. */
+  private checkpointed = 0
 
   constructor(
     readonly id: number,
@@ -109,7 +109,7 @@ export class Adversary {
     const targets = to === 'all' ? this.others() : [to]
     if (k.has('silent') && this.prng.chance(0.7)) return []
     if ('view' in msg) this.view = Math.max(this.view, msg.view)
-    if (msg.type === 'status') this.executed = msg.lastExecuted
+    if (msg.type === 'checkpoint') this.checkpointed = Math.max(this.checkpointed, msg.seq)
     const out: Outgoing[] = []
     const alt = k.has('equivocate') && msg.type === 'preprepare' ? this.equivocal(msg) : null
     for (const t of targets) {
@@ -154,7 +154,7 @@ export class Adversary {
       for (const t of this.others()) out.push({ to: t, bytes: encodeMessage(vc) })
     }
     if (this.kinds.has('floodStatus')) {
-      const status: Message = { type: 'status', view: 0, lastExecuted: Math.max(0, this.executed - 1 - this.prng.int(8)) }
+      const status: Message = { type: 'status', view: 0, lastExecuted: this.checkpointed }
       for (const t of this.others()) out.push({ to: t, bytes: encodeMessage(status) })
     }
     return out

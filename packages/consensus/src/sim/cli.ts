@@ -28,7 +28,7 @@ function report(r: SimResult): void {
   const faulty = r.byzantine.map((b) => `r${b.replica}:${b.kinds.join('+')}`).join(' ') || 'none'
   console.log(`\nFAIL seed ${r.seed}: ${f.kind}: ${f.detail}`)
   console.log(`  n=${r.n} byzantine=${faulty} requests=${r.requests} at ${r.simTimeMs} ms simulated`)
-  console.log(`  replay: pnpm --filter @vigil/consensus sim --seeds 1 --seed ${r.seed} --replicas ${r.n} --byzantine ${r.byzantine.length}`)
+  console.log(`  replay: npm run sim -- --seeds 1 --seed ${r.seed} --replicas ${r.n} --byzantine ${r.byzantine.length}`)
   console.log(`  last ${f.trace.length} events:`)
   for (const line of f.trace) console.log(`    ${line}`)
 }

@@ -3,11 +3,12 @@ import { commitCertError, verifyCheckpointCertificate } from '../certs.js'
 import { decodeMessage, encodeMessage } from '../codec.js'
 import type { Message } from '../messages.js'
 import { Replica } from '../replica.js'
-import type { Delivery, Input, Ready, ReplicaConfig, Request, StateTransferRequest } from '../types.js'
+import { requestOf, type Delivery, type Input, type Ready, type ReplicaConfig, type Request, type StateTransferRequest } from '../types.js'
 import { Adversary, BYZANTINE_KINDS, Collusion, type ByzantineKind } from './byzantine.js'
 import { MessageBudget, messageBudget } from './budget.js'
 import { Checker, SimFailure, nextState, type Executed, type FailureKind } from './checker.js'
 import { simCrypto, simSecrets } from './crypto.js'
+import { partialRequestOf, withPartialRequestIds } from './planted.js'
 import { Prng } from './prng.js'
 import { EventQueue, type Timed } from './queue.js'
 import { Trace, describeBytes, describeMessage } from './trace.js'
@@ -22,6 +23,12 @@ export interface SimOptions {
   kinds?: readonly ByzantineKind[]
   /** TESTS ONLY: the planted bug of a wrong quorum size, passed to every replica as unsafeQuorumOverride. */
   quorumOverride?: number
+  /**
+   * TESTS ONLY: the planted bug of request ids that leave part of the payload out (the old rule):
+   * the simulated node derives every id that way, for clients and for decoded messages. Crashes
+   * are off, since a restarted replica decodes its records under the true rule.
+   */
+  partialRequestIds?: boolean
   /** One side of a network split held for the whole chaos phase, instead of random partitions. */
   split?: readonly number[]
   /** Trace lines kept for a failure report. */
@@ -150,9 +157,10 @@ export class Simulation {
       const history = [{ digest: genesis, blockHash: genesis, ids: [], payloads: [], state: genesis }]
       return { id, replica: null, store: new Map(), history, adversary, epoch: 0, clockSkewMs: rng.range(0, 40) }
     })
+    const crashable = opts.partialRequestIds !== true
     this.chaos = {
       ms: rng.range(1500, 4000), drop: rng.float() * 0.15, dup: rng.float() * 0.1, delayMaxMs: rng.range(2, 40),
-      crashes: rng.chance(0.6), partitions: rng.chance(0.5), midStepCrash: rng.chance(0.3) ? 0.002 : 0,
+      crashes: rng.chance(0.6) && crashable, partitions: rng.chance(0.5), midStepCrash: rng.chance(0.3) && crashable ? 0.002 : 0,
     }
     this.slow = rng.chance(0.4) ? { replica: rng.pick(this.honest), extraMs: rng.range(10, 80) } : null
     this.requestCount = rng.range(5, 40)
@@ -408,6 +416,7 @@ export class Simulation {
     let msg: Message
     try {
       msg = decodeMessage(bytes, MAX_MESSAGE_BYTES)
+      if (this.opts.partialRequestIds === true) msg = withPartialRequestIds(msg)
     } catch {
       this.trace.add(() => `${this.now} r${from} -> r${to} ${describeBytes(bytes)} (dropped by the node)`)
       return
@@ -418,10 +427,14 @@ export class Simulation {
 
   // ---- clients -----------------------------------------------------------------------
 
+  private requestOf(payload: Uint8Array): Request {
+    return this.opts.partialRequestIds === true ? partialRequestOf(payload) : requestOf(payload)
+  }
+
   /** payload = client(1) || nonce(8) || mac(8) || padding; id = sha256(payload). Only the client knows its MAC key. */
   private validRequest(r: Request): boolean {
     const secret = this.clientSecrets[r.payload[0] ?? CLIENTS]
-    if (secret === undefined || r.payload.byteLength < 17 || !equalBytes(sha256(r.payload), r.id)) return false
+    if (secret === undefined || r.payload.byteLength < 17 || !equalBytes(this.requestOf(r.payload).id, r.id)) return false
     return equalBytes(this.mac(secret, r.payload.subarray(1, 9)), r.payload.subarray(9, 17))
   }
 
@@ -433,7 +446,7 @@ export class Simulation {
     const client = this.rng.int(CLIENTS)
     const nonce = this.rng.bytes(8)
     const payload = concatBytes(Uint8Array.of(client), nonce, this.mac(this.clientSecrets[client]!, nonce), this.rng.bytes(this.rng.int(48)))
-    const request = { id: sha256(payload), payload }
+    const request = this.requestOf(payload)
     this.checker.submit(request.id, request.payload)
     this.trace.add(() => `${this.now} client ${client} submits ${toHex(request.id).slice(0, 8)}`)
     this.gossip(request)
