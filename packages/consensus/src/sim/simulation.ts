@@ -75,6 +75,7 @@ const MIN_N = 4
 const MAX_N = 10
 /** Clients sign their requests with keys of their own, so a censor can single one out. */
 const CLIENTS = 3
+const clientOf = (payload: Uint8Array): number => payload[0] ?? CLIENTS
 
 /**
  * A deterministic cluster: n replicas, a lossy network, crashes, partitions, a slow replica,
@@ -130,10 +131,9 @@ export class Simulation {
     }
     this.secrets = simSecrets(this.n, opts.seed)
     this.clientSecrets = Array.from({ length: CLIENTS }, (_, c) => sha256(encode(['vigil-sim-client', opts.seed, c])))
-    const quorum = opts.quorumOverride ?? quorumSize(this.n)
-    this.quorum = quorum
+    this.quorum = opts.quorumOverride ?? quorumSize(this.n)
     const verify = simCrypto(0, this.secrets).verify
-    this.checker = new Checker(this.n, (c) => commitCertError(c, this.domain, this.n, verify, quorum))
+    this.checker = new Checker(this.n, (c) => commitCertError(c, this.domain, this.n, verify, this.quorum))
     this.trace = new Trace(opts.traceLength ?? 80)
     this.budget = new MessageBudget(this.n, messageBudget(this.params))
     const b = Math.min(opts.byzantine ?? rng.int(this.f + 1), this.f)
@@ -143,7 +143,6 @@ export class Simulation {
     this.honest = ids.filter((i) => !bad.has(i))
     const collusion = new Collusion(rng.int(CLIENTS), opts.seed)
     const genesis = sha256(encode(['vigil-sim-genesis', opts.seed]))
-    const clientOf = (payload: Uint8Array): number => payload[0] ?? 0
     this.nodes = ids.map((id) => {
       let adversary: Adversary | null = null
       if (bad.has(id)) {
@@ -244,7 +243,7 @@ export class Simulation {
     for (const [k, p] of this.steadyPending) {
       if (this.checker.executedAnywhere(this.honest, p.request.id)) this.steadyPending.delete(k)
       else if (this.now - p.at > this.steady!.deadlineMs) {
-        throw new SimFailure('liveness', `request ${k.slice(0, 16)} of client ${p.request.payload[0]} submitted at ${p.at} under steady traffic not executed by any honest replica within ${this.steady!.deadlineMs} ms`)
+        throw new SimFailure('liveness', `request ${k.slice(0, 16)} of client ${clientOf(p.request.payload)} submitted at ${p.at} under steady traffic not executed by any honest replica within ${this.steady!.deadlineMs} ms`)
       }
     }
   }
@@ -433,7 +432,7 @@ export class Simulation {
 
   /** payload = client(1) || nonce(8) || mac(8) || padding; id = sha256(payload). Only the client knows its MAC key. */
   private validRequest(r: Request): boolean {
-    const secret = this.clientSecrets[r.payload[0] ?? CLIENTS]
+    const secret = this.clientSecrets[clientOf(r.payload)]
     if (secret === undefined || r.payload.byteLength < 17 || !equalBytes(this.requestOf(r.payload).id, r.id)) return false
     return equalBytes(this.mac(secret, r.payload.subarray(1, 9)), r.payload.subarray(9, 17))
   }
