@@ -53,8 +53,10 @@ export class Replica {
   private readonly id: number
   private readonly n: number
   private readonly f: number
-  /** The quorum of every certificate: quorumSize(n) (tests may plant a bug here). */
+  /** PREPARE and COMMIT quorum: quorumSize(n) (tests may plant a bug here). */
   private readonly quorum: number
+  /** VIEW-CHANGE and CHECKPOINT quorum: quorumSize(n) too (a planted wrong quorum size applies to every certificate). */
+  private readonly fullQuorum: number
   private readonly p: ConsensusParams
   private readonly d: SignDomain
   private readonly crypto: ReplicaCrypto
@@ -111,7 +113,8 @@ export class Replica {
     this.id = cfg.id
     this.n = cfg.n
     this.f = faultTolerance(cfg.n)
-    this.quorum = cfg.unsafeQuorumOverride ?? quorumSize(cfg.n)
+    this.fullQuorum = cfg.unsafeQuorumOverride ?? quorumSize(cfg.n)
+    this.quorum = cfg.unsafeQuorumOverride ?? this.fullQuorum
     this.p = cfg.params
     this.d = cfg.domain
     this.crypto = cfg.crypto
@@ -120,7 +123,7 @@ export class Replica {
     this.checkpoints = new CheckpointVotes(Math.floor(cfg.params.watermarkWindow / cfg.params.checkpointInterval) + 2)
     this.rules = {
       domain: cfg.domain, n: cfg.n, checkpointInterval: cfg.params.checkpointInterval, watermarkWindow: cfg.params.watermarkWindow,
-      batchMaxCount: cfg.params.batchMaxCount, preparedQuorum: this.quorum, quorum: this.quorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
+      batchMaxCount: cfg.params.batchMaxCount, preparedQuorum: this.quorum, quorum: this.fullQuorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
     }
     if (restored !== undefined && restored.length > 0) this.restore(parseRecords(restored))
   }
@@ -544,13 +547,13 @@ export class Replica {
     const c = m.cert
     if (c.seq <= this.low) return this.drop(`stable ${c.seq}: below the low watermark`)
     if (c.seq % this.p.checkpointInterval !== 0) return this.drop(`stable ${c.seq}: not at a checkpoint interval`)
-    const err = checkpointCertError(c, this.d, this.n, this.rules.verify, this.quorum)
+    const err = checkpointCertError(c, this.d, this.n, this.rules.verify, this.fullQuorum)
     if (err !== null) return this.drop(`stable ${c.seq}: ${err}`)
     this.onStableCert(c)
   }
 
   private tryStable(seq: number): void {
-    const cert = this.checkpoints.certificate(seq, this.quorum)
+    const cert = this.checkpoints.certificate(seq, this.fullQuorum)
     if (cert !== null) this.onStableCert(cert)
   }
 
@@ -700,7 +703,7 @@ export class Replica {
     if (higher.length > this.f) return this.startViewChange(higher[this.f]!, `${this.f + 1} replicas asked for view ${higher[this.f]!} or higher`)
     if (!this.changing) return
     const votes = [...this.viewChanges.values()].filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
-    if (votes.length < this.quorum) return
+    if (votes.length < this.fullQuorum) return
     this.vcDeadline ??= this.now + this.timeout()
     if (this.primaryOf(this.target) !== this.id) return
     const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes)
