@@ -213,7 +213,7 @@ export class Simulation {
   private heal(): void {
     this.healed = true
     this.partition = null
-    this.trace.add(() => `${this.now} network healed`)
+    this.trace.add(this.now, () => `network healed`)
     for (const node of this.nodes) if (node.replica === null) this.restart(node)
     const check = (): void => {
       this.checkSteady()
@@ -230,7 +230,7 @@ export class Simulation {
   private startSteady(ms: number): void {
     const end = this.now + ms
     this.steadyEnd = end
-    this.trace.add(() => `${this.now} steady traffic until ${end}`)
+    this.trace.add(this.now, () => `steady traffic until ${end}`)
     for (let t = this.now; t < end; t += this.rng.range(20, 120)) {
       this.at(t, () => {
         const request = this.submit()
@@ -252,7 +252,7 @@ export class Simulation {
   private holdSplit(side: ReadonlySet<number>): void {
     this.at(0, () => {
       this.partition = side
-      this.trace.add(() => `0 partition {${[...side].join(',')}} | rest until healed`)
+      this.trace.add(0, () => `partition {${[...side].join(',')}} | rest until healed`)
     })
   }
 
@@ -263,7 +263,7 @@ export class Simulation {
       this.at(t, () => {
         if (this.healed || side.size === 0 || side.size === this.n) return
         this.partition = side
-        this.trace.add(() => `${t} partition {${[...side].join(',')}} | rest`)
+        this.trace.add(t, () => `partition {${[...side].join(',')}} | rest`)
       })
       this.at(end, () => {
         if (this.partition === side) this.partition = null
@@ -316,12 +316,13 @@ export class Simulation {
   private crash(node: SimNode): void {
     node.replica = null
     node.epoch++
-    this.trace.add(() => `${this.now} r${node.id} crashes`)
+    this.trace.add(this.now, () => `r${node.id} crashes`)
   }
 
   private restart(node: SimNode): void {
     this.stats.restarts++
-    this.trace.add(() => `${this.now} r${node.id} restarts at height ${node.history.length - 1}`)
+    const height = node.history.length - 1
+    this.trace.add(this.now, () => `r${node.id} restarts at height ${height}`)
     this.boot(node)
   }
 
@@ -337,7 +338,7 @@ export class Simulation {
       else node.store.set(p.key, p.value)
     }
     if (!this.healed && ready.send.length > 0 && node.adversary === null && this.crashedCount() < this.f && this.rng.chance(this.chaos.midStepCrash)) {
-      this.trace.add(() => `${this.now} r${node.id} crashes after persisting, before sending`)
+      this.trace.add(this.now, () => `r${node.id} crashes after persisting, before sending`)
       return this.crash(node)
     }
     for (const s of ready.send) this.transmit(node, s.to, s.msg)
@@ -353,7 +354,7 @@ export class Simulation {
   private execute(node: SimNode, d: Delivery): void {
     const ids = d.batch.requests.map((r) => r.id)
     const payloads = d.batch.requests.map((r) => r.payload)
-    this.trace.add(() => `${this.now} r${node.id} delivers s${d.seq} v${d.view} d=${toHex(d.digest).slice(0, 8)} ${ids.length} req`)
+    this.trace.add(this.now, () => `r${node.id} delivers s${d.seq} v${d.view} d=${toHex(d.digest).slice(0, 8)} ${ids.length} req`)
     const prev = node.history[node.history.length - 1]!
     const block = { digest: d.digest, ids, payloads, state: nextState(prev.state, payloads) }
     if (this.isHonest(node.id)) this.checker.block(node.id, d.seq, node.history.length, block, d.cert)
@@ -371,7 +372,7 @@ export class Simulation {
       const source = this.honest.map((i) => this.nodes[i]!).find((s) => s.history.length > req.seq && equalBytes(s.history[req.seq]!.blockHash, req.blockHash))
       if (source === undefined) return
       this.stats.transfers++
-      this.trace.add(() => `${this.now} r${node.id} state transfer to s${req.seq} from r${source.id}`)
+      this.trace.add(this.now, () => `r${node.id} state transfer to s${req.seq} from r${source.id}`)
       for (let s = node.history.length; s <= req.seq; s++) {
         const block = source.history[s]!
         if (this.isHonest(node.id)) this.checker.block(node.id, s, s, block, null)
@@ -417,10 +418,10 @@ export class Simulation {
       msg = decodeMessage(bytes, MAX_MESSAGE_BYTES)
       if (this.opts.partialRequestIds === true) msg = withPartialRequestIds(msg)
     } catch {
-      this.trace.add(() => `${this.now} r${from} -> r${to} ${describeBytes(bytes)} (dropped by the node)`)
+      this.trace.add(this.now, () => `r${from} -> r${to} ${describeBytes(bytes)} (dropped by the node)`)
       return
     }
-    this.trace.add(() => `${this.now} r${from} -> r${to} ${describeMessage(msg)}`)
+    this.trace.add(this.now, () => `r${from} -> r${to} ${describeMessage(msg)}`)
     this.step(node, { type: 'message', from, msg })
   }
 
@@ -447,7 +448,7 @@ export class Simulation {
     const payload = concatBytes(Uint8Array.of(client), nonce, this.mac(this.clientSecrets[client]!, nonce), this.rng.bytes(this.rng.int(48)))
     const request = this.requestOf(payload)
     this.checker.submit(request.id, request.payload)
-    this.trace.add(() => `${this.now} client ${client} submits ${toHex(request.id).slice(0, 8)}`)
+    this.trace.add(this.now, () => `client ${client} submits ${toHex(request.id).slice(0, 8)}`)
     this.gossip(request)
     return request
   }
