@@ -226,12 +226,17 @@ export class Simulation {
     check()
   }
 
-  /** Clients submit every 20 to 120 ms for `ms`. */
+  /**
+   * Clients submit one request every 4 to 6 network hops for `ms`: a batch takes about 3 hops
+   * (PRE-PREPARE, PREPARE, COMMIT), so even one request per batch keeps up, and requests still
+   * come well within a request timeout of each other (it is at least 4 accept-to-execute cycles).
+   */
   private startSteady(ms: number): void {
     const end = this.now + ms
     this.steadyEnd = end
     this.trace.add(this.now, () => `steady traffic until ${end}`)
-    for (let t = this.now; t < end; t += this.rng.range(20, 120)) {
+    const hop = this.chaos.delayMaxMs + (this.slow?.extraMs ?? 0)
+    for (let t = this.now; t < end; t += this.rng.range(4 * hop, 6 * hop) + TICK_MS) {
       this.at(t, () => {
         const request = this.submit()
         this.steadyPending.set(toHex(request.id), { at: this.now, request })
