@@ -3,6 +3,8 @@ import { encode } from './cbor.js'
 import { ValidationError } from './errors.js'
 import { sha256 } from './hash.js'
 import { PUBLIC_KEY_BYTES } from './keys.js'
+import { MAX_CONSENSUS_FRAME_BYTES, maxConsensusMessageBytes } from './consensus-bounds.js'
+import { faultTolerance, quorumSize } from './quorum.js'
 
 /** PBFT parameters, fixed for the chain in genesis so every peer runs the same protocol. */
 export interface ConsensusParams {
@@ -62,14 +64,7 @@ export const DEFAULT_CONSENSUS: ConsensusParams = {
   maxClockSkewMs: 5000,
 }
 
-/** f: the Byzantine validators a network of n tolerates (n >= 3f+1). */
-export const faultTolerance = (n: number): number => Math.floor((n - 1) / 3)
-/**
- * The quorum of every certificate (PREPARE, COMMIT, CHECKPOINT, VIEW-CHANGE): the smallest q with
- * 2q - n >= f+1, so any two quorums share at least f+1 validators, one of them honest. That is
- * ceil((n+f+1)/2); it equals 2f+1 only when n = 3f+1 (n = 5 or 6 needs 4, not 3).
- */
-export const quorumSize = (n: number): number => Math.ceil((n + faultTolerance(n) + 1) / 2)
+export { faultTolerance, quorumSize } from './quorum.js'
 
 
 /**
@@ -83,6 +78,9 @@ export function networkGuarantee(n: number): { f: number; quorum: number; crashT
   const warning = f > 0 ? null : `${n} validator${n === 1 ? '' : 's'} tolerate no Byzantine validator: ordering stays safe only while every validator is honest (one that lies can fork the ledger), and ${crashTolerance === 0 ? 'no validator may be down' : `${crashTolerance} may be down`}; use at least 4 for Byzantine fault tolerance`
   return { f, quorum, crashTolerance, warning }
 }
+
+/** The largest batchMaxBytes genesis accepts: a batch and its message's heads and certificate fit a 16 MiB buffer. */
+export const MAX_BATCH_MAX_BYTES = 16 * 1024 * 1024 - 65_536
 
 const CHAIN_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/
 
@@ -136,7 +134,7 @@ export function parseGenesis(json: unknown): Genesis {
   const p = { ...DEFAULT_CONSENSUS }
   const params: Array<[keyof ConsensusParams, number, number]> = [
     ['batchMaxCount', 1, 10_000],
-    ['batchMaxBytes', 1024, 16 * 1024 * 1024 - 65_536],
+    ['batchMaxBytes', 1024, MAX_BATCH_MAX_BYTES],
     ['batchTimeoutMs', 1, 60_000],
     ['checkpointInterval', 1, 10_000],
     ['watermarkWindow', 2, 100_000],
@@ -145,6 +143,11 @@ export function parseGenesis(json: unknown): Genesis {
   ]
   for (const [name, min, max] of params) if (c[name] !== undefined) p[name] = intIn(c[name], `consensus.${name}`, min, max)
   if (p.watermarkWindow < 2 * p.checkpointInterval) fail('consensus.watermarkWindow', 'must be at least twice checkpointInterval')
+  // A VIEW-CHANGE or NEW-VIEW over the frame limit would be dropped by every peer, and the view change never complete.
+  const largest = maxConsensusMessageBytes(validators.length, p)
+  if (largest > MAX_CONSENSUS_FRAME_BYTES) {
+    fail('consensus.watermarkWindow', `with ${validators.length} validators, a NEW-VIEW could reach ${largest} bytes, over the ${MAX_CONSENSUS_FRAME_BYTES}-byte frame limit: lower watermarkWindow`)
+  }
   return { chainId: g.chainId as string, protocol, genesisTime: time, validators, admins, consensus: p }
 }
 

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test'
 import { decode as cborgDecode, encode as cborgEncode } from 'cborg'
 import fc from 'fast-check'
 import {
-  DecodeError, Signer, concatBytes, decodeBlockToRebuild, decodeBlockTxs, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
+  DEFAULT_CONSENSUS, DecodeError, Signer, concatBytes, decodeBlockToRebuild, decodeBlockTxs, decodeStrict, encodeWithCopy, ValidationError, batchDigest, commitSignBytes, decodeBlock, decodeCanonical, decodeCertificate, decodeHeader, decodeTx,
   encode, encodeBlock, encodeCertificate, encodeHeader, generateKeyPair, hash64Into, headerHash, MERKLE_LEAF_TAG, merkleRoot, parseGenesis, genesisJson, resultsRootOf, sealBlock, sha256,
-  equalBytes, faultTolerance, genesisHash, keyOf, networkGuarantee, quorumSize, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
+  MAX_BATCH_MAX_BYTES, MAX_CONSENSUS_FRAME_BYTES, equalBytes, faultTolerance, genesisHash, maxConsensusMessageBytes, maxNewViewBytes, maxViewChangeBytes, keyOf, networkGuarantee, quorumSize, signTx, toHex, txRootOf, txSignBytes, verifyCommitCertificate, verifyTx, ZERO_HASH, type Block, type CommitCertificate, type SignDomain,
 } from '../src/index.js'
 import { fastDecode, fastEncode } from '../src/cbor-fast.js'
 
@@ -333,6 +333,42 @@ describe('genesis', () => {
     assert.throws(() => parseGenesis({ ...old, protocol: 3 }), /genesis\.protocol: must be 1 or 2/)
     // Batch digests of the two protocols never coincide.
     assert.notEqual(toHex(batchDigest(1, ZERO_HASH, ZERO_HASH, 1)), toHex(batchDigest(1, ZERO_HASH, ZERO_HASH, 2)))
+  })
+})
+
+describe('consensus message bounds', () => {
+  const genesisOf = (n: number, consensus: Record<string, number>): unknown => {
+    const validators = Array.from({ length: n }, (_, i) => ({ index: i, name: `vp${i}`, publicKey: toHex(generateKeyPair().publicKey), peerId: 'p', addresses: ['/ip4/127.0.0.1/tcp/1'] }))
+    return { chainId: 'c1', protocol: 2, genesisTime: '2026-11-25T00:00:00Z', validators, admins: [], consensus }
+  }
+
+  it('genesis refuses a watermark window whose NEW-VIEW could outgrow the frame, for every validator count', () => {
+    for (const n of [1, 4, 5, 7, 16, 64]) {
+      const g = genesisOf(n, {}) as { consensus: Record<string, number> }
+      const accepted = (L: number): boolean => {
+        try {
+          parseGenesis({ ...g, consensus: { batchMaxBytes: MAX_BATCH_MAX_BYTES, batchMaxCount: 10_000, watermarkWindow: L } })
+          return true
+        } catch (err) {
+          assert.match((err as Error).message, /watermarkWindow: with \d+ validators, a NEW-VIEW could reach \d+ bytes, over the \d+-byte frame limit/)
+          return false
+        }
+      }
+      let lo = 20
+      let hi = 100_000
+      assert.ok(accepted(lo), `n = ${n}: the default window is accepted`)
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2)
+        if (accepted(mid)) lo = mid
+        else hi = mid - 1
+      }
+      // The largest window accepted is the largest whose bound fits: every accepted parameter set fits the frame.
+      assert.ok(maxNewViewBytes(n, lo) <= MAX_CONSENSUS_FRAME_BYTES && maxConsensusMessageBytes(n, { ...DEFAULT_CONSENSUS, batchMaxBytes: MAX_BATCH_MAX_BYTES, batchMaxCount: 10_000, watermarkWindow: lo }) <= MAX_CONSENSUS_FRAME_BYTES)
+      if (lo < 100_000) assert.ok(maxNewViewBytes(n, lo + 1) > MAX_CONSENSUS_FRAME_BYTES, `n = ${n}: window ${lo + 1} refused only because it could not fit`)
+      assert.ok(maxViewChangeBytes(n, lo) < maxNewViewBytes(n, lo))
+    }
+    assert.throws(() => parseGenesis(genesisOf(64, { watermarkWindow: 100_000 })), /frame limit/)
+    assert.doesNotThrow(() => parseGenesis(genesisOf(64, {})), 'the default parameters fit with 64 validators')
   })
 })
 

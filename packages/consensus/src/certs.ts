@@ -1,5 +1,5 @@
 import { ValidationError, checkpointSignBytes, commitSignBytes, quorumSize, type CommitCertificate, type ReplicaSignature, type SignDomain } from '@vigil/common'
-import { digestOf, prepareSignBytes } from './messages.js'
+import { prepareSignBytes } from './messages.js'
 import type { CheckpointCertificate, PreparedCertificate, ReplicaCrypto } from './types.js'
 
 export type Verify = ReplicaCrypto['verify']
@@ -35,8 +35,8 @@ export function verifyCheckpointCertificate(c: CheckpointCertificate, d: SignDom
   if (err !== null) throw new ValidationError(`checkpoint certificate for seq ${c.seq}: ${err}`)
 }
 
-export function preparedCertError(p: PreparedCertificate, d: SignDomain, n: number, verify: Verify, quorum: number, digest = digestOf(p.batch)): string | null {
-  return quorumError(p.sigs, prepareSignBytes(d, p.view, p.seq, digest), n, quorum, verify)
+export function preparedCertError(p: PreparedCertificate, d: SignDomain, n: number, verify: Verify, quorum: number): string | null {
+  return quorumError(p.sigs, prepareSignBytes(d, p.view, p.seq, p.digest), n, quorum, verify)
 }
 
 export function commitCertError(c: CommitCertificate, d: SignDomain, n: number, verify: Verify, quorum: number): string | null {

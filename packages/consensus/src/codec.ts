@@ -11,7 +11,7 @@ import { requestOf, type Batch, type CheckpointCertificate, type PreparedCertifi
  * protocol-independent ones (field types, lengths, list caps); the replica applies the chain's
  * parameters (batch size, watermarks, validator count).
  */
-const TAG = { preprepare: 0, prepare: 1, commit: 2, checkpoint: 3, viewchange: 4, newview: 5, status: 6, committed: 7, stable: 8 } as const
+const TAG = { preprepare: 0, prepare: 1, commit: 2, checkpoint: 3, viewchange: 4, newview: 5, status: 6, committed: 7, stable: 8, fetch: 9, batch: 10 } as const
 
 /** Caps on list lengths, so a small message cannot announce a huge list. */
 export const MAX_VALIDATORS = 1024
@@ -24,7 +24,7 @@ const MAX_REPLICA = MAX_VALIDATORS - 1
 const encBatch = (b: Batch): unknown[] => [b.time, b.parent, b.requests.map((r) => r.payload)]
 const encSigs = (s: readonly ReplicaSignature[]): unknown[] => s.map((x) => [x.replica, x.sig])
 const encCheckpointCert = (c: CheckpointCertificate): unknown[] => [c.seq, c.blockHash, encSigs(c.sigs)]
-const encPrepared = (p: PreparedCertificate): unknown[] => [p.view, p.seq, encBatch(p.batch), encSigs(p.sigs)]
+const encPrepared = (p: PreparedCertificate): unknown[] => [p.view, p.seq, p.digest, encSigs(p.sigs)]
 const encViewChange = (m: ViewChange): unknown[] => [TAG.viewchange, m.view, m.replica, encCheckpointCert(m.checkpoint), m.prepared.map(encPrepared), m.sig]
 
 function fields(m: Message): unknown[] {
@@ -38,6 +38,8 @@ function fields(m: Message): unknown[] {
     case 'status': return [TAG.status, m.view, m.lastExecuted]
     case 'committed': return [TAG.committed, encBatch(m.batch), [m.cert.view, m.cert.seq, m.cert.digest, encSigs(m.cert.sigs)]]
     case 'stable': return [TAG.stable, encCheckpointCert(m.cert)]
+    case 'fetch': return [TAG.fetch, m.seq, m.digest]
+    case 'batch': return [TAG.batch, m.seq, m.digest, encBatch(m.batch)]
   }
 }
 
@@ -79,7 +81,7 @@ function decCheckpointCert(v: unknown, what: string): CheckpointCertificate {
 
 function decPrepared(v: unknown, what: string): PreparedCertificate {
   const f = expectArray(v, what, 4)
-  return { view: uint(f[0], `${what}.view`), seq: uint(f[1], `${what}.seq`), batch: decBatch(f[2], `${what}.batch`), sigs: decSigs(f[3], `${what}.sigs`) }
+  return { view: uint(f[0], `${what}.view`), seq: uint(f[1], `${what}.seq`), digest: hash(f[2], `${what}.digest`), sigs: decSigs(f[3], `${what}.sigs`) }
 }
 
 function decViewChange(v: unknown, what: string): ViewChange {
@@ -130,6 +132,12 @@ function decFields(f: unknown[]): Message {
     case TAG.stable:
       len(2, 'stable')
       return { type: 'stable', cert: decCheckpointCert(f[1], 'stable.cert') }
+    case TAG.fetch:
+      len(3, 'fetch')
+      return { type: 'fetch', seq: uint(f[1], 'fetch.seq'), digest: hash(f[2], 'fetch.digest') }
+    case TAG.batch:
+      len(4, 'batch')
+      return { type: 'batch', seq: uint(f[1], 'batch.seq'), digest: hash(f[2], 'batch.digest'), batch: decBatch(f[3], 'batch.batch') }
     default:
       throw new DecodeError('message.type: unknown message type')
   }
@@ -140,16 +148,16 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
   return decFields(expectArray(decodeCanonical(bytes, maxBytes, 'message'), 'message'))
 }
 
-/**
- * A persisted prepared certificate (see persist.ts). Its batch is left out (null) when the
- * pre-prepare record of the same sequence number holds it, so a batch is written once.
- */
-export function encodePreparedRecord(p: PreparedCertificate, withBatch: boolean): Uint8Array {
-  return encodeFields([p.view, p.seq, withBatch ? encBatch(p.batch) : null, encSigs(p.sigs)])
+/** A persisted prepared certificate (persist.ts): digest only, like the one in a VIEW-CHANGE. */
+export const encodePreparedRecord = (p: PreparedCertificate): Uint8Array => encodeFields(encPrepared(p))
+
+export function decodePreparedRecord(bytes: Uint8Array, maxBytes: number): PreparedCertificate {
+  return decPrepared(decodeCanonical(bytes, maxBytes, 'prepared record'), 'prepared record')
 }
 
-export function decodePreparedRecord(bytes: Uint8Array, maxBytes: number): Omit<PreparedCertificate, 'batch'> & { batch: Batch | null } {
-  const what = 'prepared record'
-  const f = expectArray(decodeCanonical(bytes, maxBytes, what), what, 4)
-  return { view: uint(f[0], `${what}.view`), seq: uint(f[1], `${what}.seq`), batch: f[2] === null ? null : decBatch(f[2], `${what}.batch`), sigs: decSigs(f[3], `${what}.sigs`) }
+/** A persisted batch (persist.ts), in its wire form: ids are derived again on decode. */
+export const encodeBatchRecord = (b: Batch): Uint8Array => encodeFields(encBatch(b))
+
+export function decodeBatchRecord(bytes: Uint8Array, maxBytes: number): Batch {
+  return decBatch(decodeCanonical(bytes, maxBytes, 'batch record'), 'batch record')
 }

@@ -8,18 +8,20 @@ export interface Vote {
   sig: Uint8Array
 }
 
-/** The accepted PRE-PREPARE of a slot; `sig` is the primary's prepare signature. */
-export interface Proposal extends Vote {
+/** The accepted proposal of a slot (a PRE-PREPARE or a NEW-VIEW re-proposal); `sig` is the primary's prepare signature. */
+export type Proposal = Vote
+
+/** A batch held for a slot; `key` = keyOf(digest). */
+export interface HeldBatch {
   batch: Batch
+  digest: Uint8Array
+  key: string
   /** keyOf of each request id, in batch order. */
   requestKeys: readonly string[]
 }
 
-export interface CommittedBatch {
-  batch: Batch
-  digest: Uint8Array
+export interface CommittedBatch extends HeldBatch {
   cert: CommitCertificate
-  requestKeys: readonly string[]
 }
 
 export type VoteResult = 'new' | 'duplicate' | 'conflict'
@@ -53,6 +55,13 @@ export class Slot {
   readonly commits = new Map<number, Vote>()
   sentCommit = false
   prepared: PreparedCertificate | null = null
+  /**
+   * Batches held for `pp` and `prepared` (at most two), each with its persisted record. The
+   * proposal is voted on without its batch, which is fetched: only delivery waits for it.
+   */
+  readonly batches = new Map<string, HeldBatch>()
+  /** A commit certificate for the proposal whose batch is not held yet: `committed` once it is. */
+  certified: CommitCertificate | null = null
   committed: CommittedBatch | null = null
   /** Which persisted records exist for this slot, so GC can delete them. */
   ppRecord = false
@@ -60,6 +69,11 @@ export class Slot {
 
   constructor(readonly seq: number, view: number) {
     this.view = view
+  }
+
+  /** The batch of digest `key`, if this slot holds it (for its votes or as committed). */
+  batchFor(key: string): HeldBatch | undefined {
+    return this.batches.get(key) ?? (this.committed?.key === key ? this.committed : undefined)
   }
 
   enterView(view: number): void {

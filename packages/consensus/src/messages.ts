@@ -36,8 +36,12 @@ export interface Status { type: 'status'; view: number; lastExecuted: number }
 export interface Committed { type: 'committed'; batch: Batch; cert: CommitCertificate }
 /** A stable checkpoint certificate, sent to a replica whose log is below it. */
 export interface Stable { type: 'stable'; cert: CheckpointCertificate }
+/** Asks one peer for the batch of (seq, digest): one this replica voted for, or must execute, without holding it. */
+export interface Fetch { type: 'fetch'; seq: number; digest: Uint8Array }
+/** The answer to a FETCH: accepted only if digestOf(batch) is `digest` and this replica asked for it. */
+export interface BatchReply { type: 'batch'; seq: number; digest: Uint8Array; batch: Batch }
 
-export type Message = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Status | Committed | Stable
+export type Message = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Status | Committed | Stable | Fetch | BatchReply
 
 export const NULL_BATCH: Batch = Object.freeze({ time: 0, parent: null, requests: [] as Batch['requests'] }) as Batch
 
@@ -64,10 +68,10 @@ export function prepareSignBytes(d: SignDomain, view: number, seq: number, diges
 }
 
 /** Covers the checkpoint and the digests of the prepared certificates (each digest commits to its batch). */
-export function viewChangeSignBytes(d: SignDomain, vc: Omit<ViewChange, 'sig' | 'type'>, digests: readonly Uint8Array[]): Uint8Array {
+export function viewChangeSignBytes(d: SignDomain, vc: Omit<ViewChange, 'sig' | 'type'>): Uint8Array {
   return encode([
     'vigil/viewchange/1', d.chainId, d.validatorsHash, vc.view, vc.replica, vc.checkpoint.seq, vc.checkpoint.blockHash,
-    vc.prepared.map((p, i) => [p.view, p.seq, digests[i]]),
+    vc.prepared.map((p) => [p.view, p.seq, p.digest]),
   ])
 }
 

@@ -1,7 +1,7 @@
-import { DecodeError, decodeCanonical, encode, expectArray, expectBool, expectUint } from '@vigil/common'
-import { decodeMessage, decodePreparedRecord, encodeMessage, encodePreparedRecord } from './codec.js'
-import type { Message, NewView, PrePrepare, ViewChange } from './messages.js'
-import type { CheckpointCertificate, PreparedCertificate } from './types.js'
+import { DecodeError, decodeCanonical, encode, equalBytes, expectArray, expectBool, expectUint, fromHex, toHex } from '@vigil/common'
+import { decodeBatchRecord, decodeMessage, decodePreparedRecord, encodeBatchRecord, encodeMessage, encodePreparedRecord } from './codec.js'
+import { digestOf, type Message, type NewView, type Prepare, type ViewChange } from './messages.js'
+import type { Batch, CheckpointCertificate, PreparedCertificate } from './types.js'
 
 /**
  * The replica's durable records. Keys are the replica's own ("pbft/..."), sequence numbers
@@ -10,12 +10,16 @@ import type { CheckpointCertificate, PreparedCertificate } from './types.js'
  *   pbft/vc              the VIEW-CHANGE it sent last: re-sent as is, never a different one
  *   pbft/nv              the NEW-VIEW that installed its view: re-proposals and relaying to laggers
  *   pbft/stable          its stable checkpoint certificate: low watermark and VIEW-CHANGE proof
- *   pbft/pp/<seq>        the PRE-PREPARE it accepted (= its PREPARE) or proposed at seq
- *   pbft/pc/<seq>        its prepared certificate at seq (= its COMMIT), reported in VIEW-CHANGEs;
- *                        without the batch while pbft/pp/<seq> holds the same one
+ *   pbft/pp/<seq>        the proposal it accepted (= its PREPARE) or made at seq: view, digest and
+ *                        the primary's prepare signature, stored as a PREPARE of the primary's
+ *   pbft/pc/<seq>        its prepared certificate at seq (= its COMMIT), reported in VIEW-CHANGEs
+ *   pbft/batch/<seq>/<digest>  a batch it holds for the proposal or the prepared certificate at seq.
+ *                        A proposal without one (a re-proposal whose batch it never saw) is still
+ *                        voted on, and after a restart its batch is fetched again before delivery
  *   pbft/delivered/<seq> request ids delivered at seq (dedup memory)
- * pp/pc are deleted when a stable checkpoint passes them, delivered/ one window later:
- * at most about 3L + 4 records.
+ * pp/pc/batch are deleted when a stable checkpoint passes them (a batch also when neither the
+ * proposal nor the prepared certificate names it any more), delivered/ one window later:
+ * at most about 5L + 4 records (two batches per sequence number at most).
  */
 const pad = (seq: number): string => seq.toString().padStart(16, '0')
 export const KEYS = {
@@ -25,6 +29,7 @@ export const KEYS = {
   stable: 'pbft/stable',
   prePrepare: (seq: number): string => `pbft/pp/${pad(seq)}`,
   prepared: (seq: number): string => `pbft/pc/${pad(seq)}`,
+  batch: (seq: number, digest: Uint8Array): string => `pbft/batch/${pad(seq)}/${toHex(digest)}`,
   delivered: (seq: number): string => `pbft/delivered/${pad(seq)}`,
 } as const
 
@@ -34,6 +39,9 @@ const MAX_RECORD_BYTES = 1 << 30
 export const viewRecord = (view: number, target: number, changing: boolean): Uint8Array => encode([view, target, changing])
 export const messageRecord = (m: Message): Uint8Array => encodeMessage(m)
 export const preparedRecord = encodePreparedRecord
+export const batchRecord = encodeBatchRecord
+export const proposalRecord = (view: number, seq: number, digest: Uint8Array, primarySig: Uint8Array): Uint8Array =>
+  encodeMessage({ type: 'prepare', view, seq, digest, sig: primarySig })
 
 export function deliveredRecord(ids: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(ids.length * 32)
@@ -48,8 +56,10 @@ export interface Restored {
   viewChange: ViewChange | null
   newView: NewView | null
   stable: CheckpointCertificate | null
-  prePrepares: PrePrepare[]
+  /** Accepted proposals: `sig` is the primary's prepare signature. */
+  proposals: Prepare[]
   prepared: PreparedCertificate[]
+  batches: Array<{ seq: number; batch: Batch }>
   delivered: Array<{ seq: number; ids: Uint8Array[] }>
 }
 
@@ -62,8 +72,7 @@ const seqOf = (key: string, prefix: string): number => expectUint(Number(key.sli
 
 /** Parses everything the replica persisted; throws a DecodeError on a corrupt record (refuse to start rather than vote wrongly). */
 export function parseRecords(records: ReadonlyArray<{ key: string; value: Uint8Array }>): Restored {
-  const r: Restored = { view: 0, target: 0, changing: false, viewChange: null, newView: null, stable: null, prePrepares: [], prepared: [], delivered: [] }
-  const prepared: Array<ReturnType<typeof decodePreparedRecord>> = []
+  const r: Restored = { view: 0, target: 0, changing: false, viewChange: null, newView: null, stable: null, proposals: [], prepared: [], batches: [], delivered: [] }
   for (const { key, value } of records) {
     const msg = (): Message => decodeMessage(value, MAX_RECORD_BYTES)
     if (key === KEYS.view) {
@@ -74,8 +83,14 @@ export function parseRecords(records: ReadonlyArray<{ key: string; value: Uint8A
     } else if (key === KEYS.viewChange) r.viewChange = expectType(msg(), 'viewchange', key)
     else if (key === KEYS.newView) r.newView = expectType(msg(), 'newview', key)
     else if (key === KEYS.stable) r.stable = expectType(msg(), 'stable', key).cert
-    else if (key.startsWith('pbft/pp/')) r.prePrepares.push(expectType(msg(), 'preprepare', key))
-    else if (key.startsWith('pbft/pc/')) prepared.push(decodePreparedRecord(value, MAX_RECORD_BYTES))
+    else if (key.startsWith('pbft/pp/')) r.proposals.push(expectType(msg(), 'prepare', key))
+    else if (key.startsWith('pbft/pc/')) r.prepared.push(decodePreparedRecord(value, MAX_RECORD_BYTES))
+    else if (key.startsWith('pbft/batch/')) {
+      const [seqPart, digestHex] = key.slice('pbft/batch/'.length).split('/')
+      const batch = decodeBatchRecord(value, MAX_RECORD_BYTES)
+      if (digestHex === undefined || !equalBytes(digestOf(batch), fromHex(digestHex, key))) throw new DecodeError(`${key}: batch does not match its digest`)
+      r.batches.push({ seq: expectUint(Number(seqPart), `${key}: sequence number`), batch })
+    }
     else if (key.startsWith('pbft/delivered/')) {
       if (value.byteLength % 32 !== 0) throw new DecodeError(`${key}: not a list of 32-byte ids`)
       const ids: Uint8Array[] = []
@@ -83,15 +98,10 @@ export function parseRecords(records: ReadonlyArray<{ key: string; value: Uint8A
       r.delivered.push({ seq: seqOf(key, 'pbft/delivered/'), ids })
     } else throw new DecodeError(`${key}: not a consensus record`)
   }
-  for (const p of prepared) {
-    const pp = r.prePrepares.find((x) => x.seq === p.seq && x.view === p.view)
-    const batch = p.batch ?? pp?.batch
-    if (batch === undefined) throw new DecodeError(`${KEYS.prepared(p.seq)}: no batch, and no pre-prepare record of view ${p.view} holds it`)
-    r.prepared.push({ ...p, batch })
-  }
   const bySeq = <T extends { seq: number }>(a: T, b: T): number => a.seq - b.seq
-  r.prePrepares.sort(bySeq)
+  r.proposals.sort(bySeq)
   r.prepared.sort(bySeq)
+  r.batches.sort(bySeq)
   r.delivered.sort(bySeq)
   return r
 }

@@ -4,13 +4,13 @@ import {
 import { checkpointCertError, commitCertError } from './certs.js'
 import { CheckpointVotes } from './checkpoint.js'
 import { requestKeys } from './keys.js'
-import { Log, addVote, matchingSigs, type Slot, type Vote } from './log.js'
+import { Log, addVote, matchingSigs, type HeldBatch, type Slot, type Vote } from './log.js'
 import { RequestPool } from './mempool.js'
 import {
-  digestOf, prepareSignBytes, type Checkpoint, type Commit, type Committed, type Message, type NewView, type PrePrepare, type Prepare,
-  type Stable, type Status, type ViewChange,
+  NULL_BATCH, NULL_DIGEST, digestOf, prepareSignBytes, type BatchReply, type Checkpoint, type Commit, type Committed, type Fetch, type Message,
+  type NewView, type PrePrepare, type Prepare, type Stable, type Status, type ViewChange,
 } from './messages.js'
-import { KEYS, deliveredRecord, messageRecord, parseRecords, preparedRecord, viewRecord, type Restored } from './persist.js'
+import { KEYS, batchRecord, deliveredRecord, messageRecord, parseRecords, preparedRecord, proposalRecord, viewRecord, type Restored } from './persist.js'
 import type { Batch, CheckpointCertificate, Input, Ready, ReplicaConfig, ReplicaCrypto, ReplicaStatus, Request } from './types.js'
 import {
   buildNewView, buildViewChange, checkNewView, digestViewChange, viewChangeError, type DigestedViewChange, type Reproposal, type ViewChangeRules,
@@ -34,8 +34,23 @@ const EMPTY_BATCH_FACTOR = 10
 
 /** Committed batches sent to a lagging peer per STATUS it sends. */
 const CATCH_UP_PER_STATUS = 8
+/** Missing batches asked for at once, lowest sequence number first: each answer may be batchMaxBytes. */
+const FETCH_WINDOW = 4
+/** FETCHes answered to one peer per retransmission period: a 40-byte FETCH can cost a whole batch to answer. */
+const FETCH_ANSWERS_PER_PERIOD = 2 * FETCH_WINDOW
+const NULL_HELD: HeldBatch = Object.freeze({ batch: NULL_BATCH, digest: NULL_DIGEST, key: keyOf(NULL_DIGEST), requestKeys: [] })
 const MAX_PENDING_REQUESTS = 100_000
 const GENESIS_CHECKPOINT: CheckpointCertificate = { seq: 0, blockHash: ZERO_HASH, sigs: [] }
+
+interface MissingBatch {
+  digest: Uint8Array
+  key: string
+  /** Whom to ask, in turn. */
+  holders: readonly number[]
+  attempts: number
+  /** A FETCH for it is outstanding (it counts against FETCH_WINDOW). */
+  asked: boolean
+}
 
 const emptyReady = (): Ready => ({ persist: [], send: [], deliver: [], stateTransfer: null, faults: [], dropped: [], viewChange: null })
 
@@ -103,6 +118,14 @@ export class Replica {
   private myViewChange: DigestedViewChange | null = null
   /** The NEW-VIEW that installed the current view: relayed to replicas still in an older one. */
   private newView: NewView | null = null
+  /**
+   * Batches of accepted proposals this replica does not hold, by sequence number (at most L):
+   * asked for FETCH_WINDOW at a time, each from its holders in turn, until a peer answers with
+   * bytes whose digest is the one voted for.
+   */
+  private readonly missing = new Map<number, MissingBatch>()
+  /** FETCHes answered per peer in the current retransmission period. */
+  private readonly answered = new Map<number, number>()
   /** When each peer's STATUS was last answered. */
   private readonly helpedAt = new Map<number, number>()
 
@@ -123,7 +146,7 @@ export class Replica {
     this.checkpoints = new CheckpointVotes(Math.floor(cfg.params.watermarkWindow / cfg.params.checkpointInterval) + 2)
     this.rules = {
       domain: cfg.domain, n: cfg.n, checkpointInterval: cfg.params.checkpointInterval, watermarkWindow: cfg.params.watermarkWindow,
-      batchMaxCount: cfg.params.batchMaxCount, preparedQuorum: this.quorum, quorum: this.fullQuorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
+      preparedQuorum: this.quorum, quorum: this.fullQuorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
     }
     if (restored !== undefined && restored.length > 0) this.restore(parseRecords(restored))
   }
@@ -140,6 +163,7 @@ export class Replica {
     this.deliverCommitted()
     this.acceptWaiting()
     this.propose()
+    this.fetchMissing()
     return this.out
   }
 
@@ -256,6 +280,8 @@ export class Replica {
       case 'status': return this.onStatus(from, msg)
       case 'committed': return this.onCommitted(from, msg)
       case 'stable': return this.onStable(msg)
+      case 'fetch': return this.onFetch(from, msg)
+      case 'batch': return this.onBatch(from, msg)
     }
   }
 
@@ -378,7 +404,11 @@ export class Replica {
     const slot = this.log.peek(m.seq)
     const known = slot !== undefined && slot.view === m.view && slot.pp !== null ? slot.pp.digest : this.waiting.get(m.seq)?.digest
     if (known !== undefined) {
-      if (equalBytes(known, digest)) return this.drop(`pre-prepare ${m.seq}: duplicate`)
+      if (equalBytes(known, digest)) {
+        // A re-proposal accepted by digest: the primary's retransmission brings its batch.
+        if (this.missing.get(m.seq)?.key === keyOf(digest)) return this.supplyBatch(m.seq, m.batch, digest)
+        return this.drop(`pre-prepare ${m.seq}: duplicate`)
+      }
       this.fault(from, `equivocation: two pre-prepares for view ${m.view} seq ${m.seq}`)
       return this.drop(`pre-prepare ${m.seq}: conflicts with an earlier one`)
     }
@@ -410,7 +440,7 @@ export class Replica {
       this.fault(primary, `pre-prepare ${m.seq}: proposes a delivered request`)
       return this.drop(`pre-prepare ${m.seq}: request already delivered`)
     }
-    this.installProposal(m.seq, m.batch, digest, m.sig, keys)
+    this.installProposal(m.seq, digest, m.sig, { batch: m.batch, digest, key: keyOf(digest), requestKeys: keys }, [])
   }
 
   private acceptWaiting(): void {
@@ -422,18 +452,24 @@ export class Replica {
     if (w.msg.view === this.view && seq > this.lastDelivered) this.acceptPrePrepare(w.msg, w.digest, w.keys)
   }
 
-  /** Accepts (v, seq, batch) as this view's proposal: persisted before the PREPARE it implies leaves. */
-  private installProposal(seq: number, batch: Batch, digest: Uint8Array, primarySig: Uint8Array, keys: readonly string[]): void {
+  /**
+   * Accepts (v, seq, digest) as this view's proposal: persisted before the PREPARE it implies
+   * leaves. Without its batch (`held` null: a re-proposal of a batch this replica never saw) it is
+   * voted on all the same, as PBFT votes on digests, and the batch is fetched from `holders`.
+   */
+  private installProposal(seq: number, digest: Uint8Array, primarySig: Uint8Array, held: HeldBatch | null, holders: readonly number[]): void {
     const slot = this.log.at(seq, this.view)
     const key = keyOf(digest)
     const primary = this.primaryOf(this.view)
     if (seq === this.lastExecuted + 1) this.nextProposal = { seq, at: this.now }
-    slot.pp = { batch, digest, key, sig: primarySig, requestKeys: keys }
+    slot.pp = { digest, key, sig: primarySig }
     slot.prepares.set(primary, { digest, key, sig: primarySig })
-    // The prepared record may rely on the pre-prepare record for its batch: give it its own before overwriting.
-    if (slot.prepared !== null && slot.pcRecord && slot.prepared.view !== this.view) this.persist(KEYS.prepared(seq), preparedRecord(slot.prepared, true))
-    this.persist(KEYS.prePrepare(seq), messageRecord({ type: 'preprepare', view: this.view, seq, batch, sig: primarySig }))
+    this.persist(KEYS.prePrepare(seq), proposalRecord(this.view, seq, digest, primarySig))
     slot.ppRecord = true
+    if (held !== null) this.holdBatch(slot, held)
+    this.pruneBatches(slot)
+    if (slot.batches.has(key)) this.missing.delete(seq)
+    else this.want(seq, digest, key, holders)
     if (primary !== this.id) {
       const sig = this.crypto.sign(prepareSignBytes(this.d, this.view, seq, digest))
       slot.prepares.set(this.id, { digest, key, sig })
@@ -456,10 +492,11 @@ export class Replica {
     if (slot.pp === null || slot.sentCommit) return
     const sigs = matchingSigs(slot.prepares, slot.pp.key)
     if (sigs.length < this.quorum) return
-    const cert = { view: slot.view, seq: slot.seq, batch: slot.pp.batch, sigs }
+    const cert = { view: slot.view, seq: slot.seq, digest: slot.pp.digest, sigs }
     slot.prepared = cert
-    this.persist(KEYS.prepared(slot.seq), preparedRecord(cert, false))
+    this.persist(KEYS.prepared(slot.seq), preparedRecord(cert))
     slot.pcRecord = true
+    this.pruneBatches(slot)
     this.sendCommit(slot)
     this.checkCommitted(slot)
   }
@@ -482,11 +519,96 @@ export class Replica {
   }
 
   private checkCommitted(slot: Slot): void {
-    if (slot.committed !== null || slot.pp === null || !slot.sentCommit) return
+    if (slot.committed !== null || slot.certified !== null || slot.pp === null || !slot.sentCommit) return
     const sigs = matchingSigs(slot.commits, slot.pp.key)
     if (sigs.length < this.quorum) return
-    const { batch, digest, requestKeys } = slot.pp
-    slot.committed = { batch, digest, cert: { view: slot.view, seq: slot.seq, digest, sigs }, requestKeys }
+    const cert = { view: slot.view, seq: slot.seq, digest: slot.pp.digest, sigs }
+    const held = slot.batches.get(slot.pp.key)
+    // Committed on the digest: delivery waits for the batch (supplyBatch).
+    if (held === undefined) slot.certified = cert
+    else slot.committed = { ...held, cert }
+  }
+
+  // ---- missing batches -----------------------------------------------------------------
+
+  /** Holds a batch for a slot's proposal or prepared certificate, persisted: it backs votes, and peers may fetch it. */
+  private holdBatch(slot: Slot, held: HeldBatch): void {
+    if (slot.batches.has(held.key)) return
+    slot.batches.set(held.key, held)
+    this.persist(KEYS.batch(slot.seq, held.digest), batchRecord(held.batch))
+  }
+
+  /** Forgets the batches that neither the proposal nor the prepared certificate names any more. */
+  private pruneBatches(slot: Slot): void {
+    const preparedKey = slot.prepared === null ? null : keyOf(slot.prepared.digest)
+    for (const [key, held] of slot.batches) {
+      if (key === slot.pp?.key || key === preparedKey) continue
+      slot.batches.delete(key)
+      this.persist(KEYS.batch(slot.seq, held.digest), null)
+    }
+  }
+
+  private want(seq: number, digest: Uint8Array, key: string, holders: readonly number[]): void {
+    const others = holders.filter((h) => h !== this.id && h < this.n)
+    const all = Array.from({ length: this.n - 1 }, (_, i) => (this.id + 1 + i) % this.n)
+    this.missing.set(seq, { digest, key, holders: others.length > 0 ? others : all, attempts: 0, asked: false })
+  }
+
+  /** Asks for missing batches not yet asked for, lowest first, while fewer than FETCH_WINDOW are outstanding. */
+  private fetchMissing(): void {
+    if (this.missing.size === 0) return
+    const wants = [...this.missing].sort((a, b) => a[0] - b[0])
+    let outstanding = 0
+    for (const [seq, w] of wants) {
+      if (seq <= this.lastDelivered || this.log.peek(seq)?.committed) this.missing.delete(seq)
+      else if (w.asked) outstanding++
+    }
+    for (const [seq, w] of wants) {
+      if (outstanding >= FETCH_WINDOW) return
+      if (w.asked || !this.missing.has(seq)) continue
+      this.askFor(seq, w)
+      outstanding++
+    }
+  }
+
+  /** One holder at a time, the next one on each retransmission: at least one holder is honest and still has it. */
+  private askFor(seq: number, w: MissingBatch): void {
+    const to = w.holders[(seq + w.attempts) % w.holders.length]!
+    w.attempts++
+    w.asked = true
+    this.send(to, { type: 'fetch', seq, digest: w.digest })
+  }
+
+  private onFetch(from: number, m: Fetch): void {
+    const held = this.log.peek(m.seq)?.batchFor(keyOf(m.digest))
+    if (held === undefined) return this.drop(`fetch ${m.seq}: batch not held`)
+    const answered = this.answered.get(from) ?? 0
+    if (answered >= FETCH_ANSWERS_PER_PERIOD) return this.drop(`fetch ${m.seq}: replica ${from} asked for more than ${FETCH_ANSWERS_PER_PERIOD} batches this period`)
+    this.answered.set(from, answered + 1)
+    this.send(from, { type: 'batch', seq: m.seq, digest: held.digest, batch: held.batch })
+  }
+
+  /** A fetched batch: taken only if asked for, and only if its bytes have the digest voted for (ids are derived from the payloads on decode). */
+  private onBatch(from: number, m: BatchReply): void {
+    if (this.missing.get(m.seq)?.key !== keyOf(m.digest)) return this.drop(`batch ${m.seq}: not asked for`)
+    if (!equalBytes(digestOf(m.batch), m.digest)) {
+      this.fault(from, `batch ${m.seq}: its bytes do not have the digest it names`)
+      return this.drop(`batch ${m.seq}: does not match its digest`)
+    }
+    this.supplyBatch(m.seq, m.batch, m.digest)
+  }
+
+  /** The batch of an accepted proposal arrived (its digest checked): held, and deliverable if committed. */
+  private supplyBatch(seq: number, batch: Batch, digest: Uint8Array): void {
+    this.missing.delete(seq)
+    const slot = this.log.peek(seq)
+    if (slot === undefined) return
+    const held: HeldBatch = { batch, digest, key: keyOf(digest), requestKeys: requestKeys(batch.requests) }
+    if (held.key === slot.pp?.key || (slot.prepared !== null && equalBytes(slot.prepared.digest, digest))) this.holdBatch(slot, held)
+    if (slot.committed === null && slot.certified !== null && equalBytes(slot.certified.digest, digest)) {
+      slot.committed = { ...held, cert: slot.certified }
+      slot.certified = null
+    }
   }
 
   private deliverCommitted(): void {
@@ -528,7 +650,7 @@ export class Replica {
     const digest = digestOf(batch)
     const sig = this.crypto.sign(prepareSignBytes(this.d, this.view, seq, digest))
     this.send('all', { type: 'preprepare', view: this.view, seq, batch, sig })
-    this.installProposal(seq, batch, digest, sig, keys)
+    this.installProposal(seq, digest, sig, { batch, digest, key: keyOf(digest), requestKeys: keys }, [])
   }
 
   // ---- checkpoints and state transfer --------------------------------------------------
@@ -583,6 +705,8 @@ export class Replica {
     for (const s of this.log.removeUpTo(cert.seq)) {
       if (s.ppRecord) this.persist(KEYS.prePrepare(s.seq), null)
       if (s.pcRecord) this.persist(KEYS.prepared(s.seq), null)
+      for (const held of s.batches.values()) this.persist(KEYS.batch(s.seq, held.digest), null)
+      this.missing.delete(s.seq)
     }
     this.checkpoints.prune(cert.seq)
     for (const s of this.ownCheckpoints.keys()) if (s <= cert.seq) this.ownCheckpoints.delete(s)
@@ -596,15 +720,19 @@ export class Replica {
 
   /** Periodic: STATUS (so peers can help), and this replica's own latest votes in case they were lost. */
   private retransmit(): void {
+    this.answered.clear()
+    for (const [seq, w] of this.missing) if (w.asked) this.askFor(seq, w)
     if (this.lastExecuted >= 0) this.send('all', { type: 'status', view: this.view, lastExecuted: this.lastExecuted })
     if (this.changing) {
       if (this.myViewChange !== null) this.send('all', this.myViewChange.msg)
     } else {
       for (const s of this.log.sorted()) {
         if (s.seq <= this.lastExecuted || s.view !== this.view || s.pp === null) continue
-        const { digest, batch } = s.pp
-        if (this.isPrimary) this.send('all', { type: 'preprepare', view: s.view, seq: s.seq, batch, sig: s.pp.sig })
-        else this.send('all', { type: 'prepare', view: s.view, seq: s.seq, digest, sig: s.prepares.get(this.id)!.sig })
+        const { digest } = s.pp
+        const held = s.batches.get(s.pp.key)
+        if (this.isPrimary) {
+          if (held !== undefined) this.send('all', { type: 'preprepare', view: s.view, seq: s.seq, batch: held.batch, sig: s.pp.sig })
+        } else this.send('all', { type: 'prepare', view: s.view, seq: s.seq, digest, sig: s.prepares.get(this.id)!.sig })
         if (s.sentCommit) this.send('all', { type: 'commit', view: s.view, seq: s.seq, digest, sig: s.commits.get(this.id)!.sig })
       }
     }
@@ -656,7 +784,7 @@ export class Replica {
     }
     const err = commitCertError(c, this.d, this.n, this.rules.verify, this.quorum)
     if (err !== null) return this.drop(`committed ${c.seq}: ${err}`)
-    this.log.at(c.seq, this.view).committed = { batch: m.batch, digest, cert: c, requestKeys: requestKeys(m.batch.requests) }
+    this.log.at(c.seq, this.view).committed = { batch: m.batch, digest, key: keyOf(digest), cert: c, requestKeys: requestKeys(m.batch.requests) }
   }
 
   // ---- view change ---------------------------------------------------------------------
@@ -706,7 +834,7 @@ export class Replica {
     if (votes.length < this.fullQuorum) return
     this.vcDeadline ??= this.now + this.timeout()
     if (this.primaryOf(this.target) !== this.id) return
-    const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes)
+    const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes, this.fullQuorum)
     this.send('all', msg)
     this.installNewView(msg, entries.map((e, i) => ({ ...e, sig: msg.pre[i]!.sig })), checkpoint)
   }
@@ -738,7 +866,13 @@ export class Replica {
     for (const [r, vc] of this.viewChanges) if (vc.msg.view <= this.view) this.viewChanges.delete(r)
     this.waiting.clear()
     this.onStableCert(checkpoint)
-    for (const e of entries) if (this.inWindow(e.seq)) this.installProposal(e.seq, e.batch, e.digest, e.sig, requestKeys(e.batch.requests))
+    for (const e of entries) {
+      if (!this.inWindow(e.seq)) continue
+      // The batch may be held from an earlier view (its proposal, prepared certificate or commit); else it is fetched.
+      const key = keyOf(e.digest)
+      const held = key === NULL_HELD.key ? NULL_HELD : (this.log.peek(e.seq)?.batchFor(key) ?? null)
+      this.installProposal(e.seq, e.digest, e.sig, held, e.holders)
+    }
   }
 
   // ---- restart -------------------------------------------------------------------------
@@ -755,14 +889,14 @@ export class Replica {
       this.viewChanges.set(this.id, this.myViewChange)
     }
     const primary = this.primaryOf(this.view)
-    for (const pp of r.prePrepares) {
+    for (const pp of r.proposals) {
       if (!this.inWindow(pp.seq)) continue
       const slot = this.log.at(pp.seq, pp.view)
       slot.ppRecord = true
       if (pp.view !== this.view) continue
-      const digest = digestOf(pp.batch)
+      const { digest } = pp
       const key = keyOf(digest)
-      slot.pp = { batch: pp.batch, digest, key, sig: pp.sig, requestKeys: requestKeys(pp.batch.requests) }
+      slot.pp = { digest, key, sig: pp.sig }
       slot.prepares.set(primary, { digest, key, sig: pp.sig })
       if (primary !== this.id) slot.prepares.set(this.id, { digest, key, sig: this.crypto.sign(prepareSignBytes(this.d, pp.view, pp.seq, digest)) })
     }
@@ -773,6 +907,15 @@ export class Replica {
       slot.pcRecord = true
       if (slot.pp !== null && slot.view === pc.view) this.restoreOwnCommit(slot)
     }
+    // Batch records outlive their slot only below the window (its deletion and the checkpoint are one write).
+    for (const b of r.batches) {
+      const slot = this.log.peek(b.seq)
+      if (slot === undefined) continue
+      const digest = digestOf(b.batch)
+      slot.batches.set(keyOf(digest), { batch: b.batch, digest, key: keyOf(digest), requestKeys: requestKeys(b.batch.requests) })
+    }
+    // A proposal voted for without its batch: fetched again (its PREPARE stands, so no other digest is voted for).
+    for (const s of this.log.sorted()) if (s.pp !== null && s.view === this.view && !s.batches.has(s.pp.key)) this.want(s.seq, s.pp.digest, s.pp.key, [])
     for (const d of r.delivered) this.pool.markDelivered(d.seq, d.ids.map((id) => keyOf(id)))
   }
 

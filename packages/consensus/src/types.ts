@@ -53,11 +53,15 @@ export interface CheckpointCertificate {
   sigs: ReplicaSignature[]
 }
 
-/** A PRE-PREPARE plus PREPAREs: a quorum of replicas signed prepareSignBytes(view, seq, digest(batch)). */
+/**
+ * A PRE-PREPARE plus PREPAREs: a quorum of replicas signed prepareSignBytes(view, seq, digest).
+ * It names its batch by digest only, so VIEW-CHANGE and NEW-VIEW stay small whatever the batch
+ * size (maxViewChangeBytes); a replica that lacks a batch it must execute fetches it.
+ */
 export interface PreparedCertificate {
   view: number
   seq: number
-  batch: Batch
+  digest: Uint8Array
   sigs: ReplicaSignature[]
 }
 

@@ -1,7 +1,7 @@
 import { compareBytes, sha256, type SignDomain } from '@vigil/common'
 import { checkpointCertError, preparedCertError, type Verify } from './certs.js'
-import { NULL_BATCH, NULL_DIGEST, digestOf, newViewSignBytes, prepareSignBytes, viewChangeSignBytes, type NewView, type NewViewEntry, type ViewChange } from './messages.js'
-import type { Batch, CheckpointCertificate, PreparedCertificate, ReplicaCrypto } from './types.js'
+import { NULL_DIGEST, newViewSignBytes, prepareSignBytes, viewChangeSignBytes, type NewView, type NewViewEntry, type ViewChange } from './messages.js'
+import type { CheckpointCertificate, PreparedCertificate, ReplicaCrypto } from './types.js'
 
 /** What checking VIEW-CHANGE and NEW-VIEW needs to know about the chain. */
 export interface ViewChangeRules {
@@ -9,7 +9,6 @@ export interface ViewChangeRules {
   n: number
   checkpointInterval: number
   watermarkWindow: number
-  batchMaxCount: number
   /** Signatures in a prepared certificate (quorumSize). */
   preparedQuorum: number
   /** VIEW-CHANGEs in a NEW-VIEW and signatures in a checkpoint certificate (quorumSize). */
@@ -17,27 +16,24 @@ export interface ViewChangeRules {
   verify: Verify
 }
 
-/** A VIEW-CHANGE with the digests of its prepared batches and the hash of its signed bytes. */
+/** A VIEW-CHANGE with its signed bytes and their hash. */
 export interface DigestedViewChange {
   msg: ViewChange
-  digests: Uint8Array[]
   hash: Uint8Array
   signBytes: Uint8Array
 }
 
 export function digestViewChange(d: SignDomain, msg: ViewChange): DigestedViewChange {
-  const digests = msg.prepared.map((p) => digestOf(p.batch))
-  const signBytes = viewChangeSignBytes(d, msg, digests)
-  return { msg, digests, hash: sha256(signBytes), signBytes }
+  const signBytes = viewChangeSignBytes(d, msg)
+  return { msg, hash: sha256(signBytes), signBytes }
 }
 
 export function buildViewChange(
   d: SignDomain, crypto: ReplicaCrypto, view: number, replica: number, checkpoint: CheckpointCertificate, prepared: PreparedCertificate[],
 ): DigestedViewChange {
   const unsigned = { view, replica, checkpoint, prepared }
-  const digests = prepared.map((p) => digestOf(p.batch))
-  const signBytes = viewChangeSignBytes(d, unsigned, digests)
-  return { msg: { type: 'viewchange', ...unsigned, sig: crypto.sign(signBytes) }, digests, hash: sha256(signBytes), signBytes }
+  const signBytes = viewChangeSignBytes(d, unsigned)
+  return { msg: { type: 'viewchange', ...unsigned, sig: crypto.sign(signBytes) }, hash: sha256(signBytes), signBytes }
 }
 
 /** Null if the VIEW-CHANGE is valid, else why not. Its signature is checked first (cheapest way to refuse junk). */
@@ -50,50 +46,50 @@ export function viewChangeError(r: ViewChangeRules, vc: DigestedViewChange): str
   const cpErr = checkpointCertError(cp, r.domain, r.n, r.verify, r.quorum)
   if (cpErr !== null) return `view-change checkpoint certificate: ${cpErr}`
   let prev = cp.seq
-  for (const [i, p] of m.prepared.entries()) {
+  for (const p of m.prepared) {
     if (p.seq <= prev) return 'view-change prepared certificates are not in increasing sequence order above the checkpoint'
     if (p.seq > cp.seq + r.watermarkWindow) return `view-change prepared certificate ${p.seq} is outside the watermarks`
     if (p.view >= m.view) return `view-change prepared certificate ${p.seq} is not from an earlier view`
-    if (p.batch.requests.length > r.batchMaxCount) return `view-change prepared certificate ${p.seq} holds too many requests`
-    const err = preparedCertError(p, r.domain, r.n, r.verify, r.preparedQuorum, vc.digests[i])
+    const err = preparedCertError(p, r.domain, r.n, r.verify, r.preparedQuorum)
     if (err !== null) return `view-change prepared certificate ${p.seq}: ${err}`
     prev = p.seq
   }
   return null
 }
 
+/**
+ * A re-proposal names a digest only. `holders`: the replicas whose signatures prepared it (each
+ * held the batch then, and at least one of them is honest), where a replica lacking it asks.
+ */
 export interface Reproposal {
   seq: number
-  batch: Batch
   digest: Uint8Array
+  holders: readonly number[]
 }
 
 /**
  * The O set of PBFT: from the highest stable checkpoint h in the VIEW-CHANGEs up to the highest
- * prepared sequence number, re-propose the batch of the highest-view prepared certificate, or
- * a null batch where there is none. Deterministic in the set of messages, whatever their order.
+ * prepared sequence number, re-propose the digest of the highest-view prepared certificate, or
+ * the null batch's where there is none. Deterministic in the set of messages, whatever their order.
  */
 export function reproposals(vcs: readonly DigestedViewChange[]): { checkpoint: CheckpointCertificate; entries: Reproposal[] } {
   let checkpoint = vcs[0]!.msg.checkpoint
   for (const vc of vcs) if (vc.msg.checkpoint.seq > checkpoint.seq) checkpoint = vc.msg.checkpoint
-  const best = new Map<number, { view: number; batch: Batch; digest: Uint8Array }>()
+  const best = new Map<number, PreparedCertificate>()
   let maxSeq = checkpoint.seq
   for (const vc of vcs) {
-    for (const [i, p] of vc.msg.prepared.entries()) {
+    for (const p of vc.msg.prepared) {
       if (p.seq <= checkpoint.seq) continue
-      const digest = vc.digests[i]!
       const cur = best.get(p.seq)
       // Equal views carry equal digests unless more than f are faulty; the byte order tie-break keeps it deterministic anyway.
-      if (cur === undefined || p.view > cur.view || (p.view === cur.view && compareBytes(digest, cur.digest) < 0)) {
-        best.set(p.seq, { view: p.view, batch: p.batch, digest })
-      }
+      if (cur === undefined || p.view > cur.view || (p.view === cur.view && compareBytes(p.digest, cur.digest) < 0)) best.set(p.seq, p)
       if (p.seq > maxSeq) maxSeq = p.seq
     }
   }
   const entries: Reproposal[] = []
   for (let seq = checkpoint.seq + 1; seq <= maxSeq; seq++) {
     const b = best.get(seq)
-    entries.push(b === undefined ? { seq, batch: NULL_BATCH, digest: NULL_DIGEST } : { seq, batch: b.batch, digest: b.digest })
+    entries.push(b === undefined ? { seq, digest: NULL_DIGEST, holders: [] } : { seq, digest: b.digest, holders: b.sigs.map((s) => s.replica) })
   }
   return { checkpoint, entries }
 }
@@ -103,8 +99,11 @@ export function newViewSignBytesOf(d: SignDomain, view: number, vcs: readonly Di
   return newViewSignBytes(d, view, vcs.map((vc): [number, Uint8Array] => [vc.msg.replica, vc.hash]), pre)
 }
 
-export function buildNewView(d: SignDomain, crypto: ReplicaCrypto, view: number, vcs: DigestedViewChange[]): { msg: NewView; entries: Reproposal[]; checkpoint: CheckpointCertificate } {
-  const sorted = [...vcs].sort((a, b) => a.msg.replica - b.msg.replica)
+/** From `quorum` of the VIEW-CHANGEs (the lowest replicas'), so its size stays within maxNewViewBytes. */
+export function buildNewView(
+  d: SignDomain, crypto: ReplicaCrypto, view: number, vcs: DigestedViewChange[], quorum: number,
+): { msg: NewView; entries: Reproposal[]; checkpoint: CheckpointCertificate } {
+  const sorted = [...vcs].sort((a, b) => a.msg.replica - b.msg.replica).slice(0, quorum)
   const { checkpoint, entries } = reproposals(sorted)
   const pre = entries.map((e) => ({ seq: e.seq, digest: e.digest, sig: crypto.sign(prepareSignBytes(d, view, e.seq, e.digest)) }))
   const sig = crypto.sign(newViewSignBytesOf(d, view, sorted, pre))

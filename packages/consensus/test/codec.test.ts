@@ -11,7 +11,7 @@ const h = (b: number): Uint8Array => new Uint8Array(32).fill(b)
 const s = (b: number): Uint8Array => new Uint8Array(64).fill(b)
 const batch = { time: 1700, parent: h(1), requests: [requestOf(Uint8Array.of(1, 2, 3))] }
 const cp = { seq: 4, blockHash: h(3), sigs: [{ replica: 0, sig: s(1) }, { replica: 2, sig: s(2) }] }
-const vc: Message = { type: 'viewchange', view: 2, replica: 1, checkpoint: cp, prepared: [{ view: 1, seq: 5, batch, sigs: [{ replica: 3, sig: s(3) }] }], sig: s(4) }
+const vc: Message = { type: 'viewchange', view: 2, replica: 1, checkpoint: cp, prepared: [{ view: 1, seq: 5, digest: h(8), sigs: [{ replica: 3, sig: s(3) }] }], sig: s(4) }
 
 const samples: Message[] = [
   { type: 'preprepare', view: 0, seq: 1, batch, sig: s(5) },
@@ -24,6 +24,8 @@ const samples: Message[] = [
   { type: 'status', view: 2, lastExecuted: 17 },
   { type: 'committed', batch, cert: { view: 0, seq: 3, digest: h(7), sigs: [{ replica: 1, sig: s(11) }] } },
   { type: 'stable', cert: cp },
+  { type: 'fetch', seq: 5, digest: h(8) },
+  { type: 'batch', seq: 5, digest: h(8), batch },
 ]
 
 describe('codec', () => {

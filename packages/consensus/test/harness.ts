@@ -1,5 +1,6 @@
 import { concatBytes, encode, sha256, type ConsensusParams, type SignDomain } from '@vigil/common'
 import { Replica } from '../src/replica.js'
+import { decodeMessage, encodeMessage } from '../src/codec.js'
 import type { Message } from '../src/messages.js'
 import { simCrypto, simSecrets } from '../src/sim/crypto.js'
 import { requestOf, type Delivery, type Input, type Ready, type ReplicaConfig, type ReplicaCrypto, type Request } from '../src/types.js'
@@ -36,6 +37,15 @@ export class TestNet {
   now = 0
   /** Return false to drop a message. */
   filter: (e: Envelope) => boolean = () => true
+  /**
+   * Set: each message crosses a wire as in the node, after the filter: encoded, dropped if over
+   * this many bytes (the frame limit), decoded, so ids are derived from the payloads again.
+   */
+  wire: number | null = null
+  /** With `wire`: the largest encoding seen per message type, and the messages dropped as too large. */
+  readonly wireMax = new Map<string, number>()
+  readonly oversize: Array<{ from: number; to: number; type: string; bytes: number }> = []
+  private readonly encoded = new WeakMap<Message, Uint8Array>()
 
   constructor(readonly n: number, readonly params: ConsensusParams = PARAMS, cryptos?: ReplicaCrypto[], extra: Partial<ReplicaConfig> = {}) {
     const secrets = simSecrets(n, 1)
@@ -96,8 +106,24 @@ export class TestNet {
   flush(maxMessages = 100_000): void {
     for (let k = 0; k < maxMessages && this.queue.length > 0; k++) {
       const e = this.queue.shift()!
-      if (this.filter(e)) this.step(e.to, { type: 'message', from: e.from, msg: e.msg })
+      if (!this.filter(e)) continue
+      const msg = this.wire === null ? e.msg : this.crossWire(e, this.wire)
+      if (msg !== null) this.step(e.to, { type: 'message', from: e.from, msg })
     }
+  }
+
+  private crossWire(e: Envelope, limit: number): Message | null {
+    let bytes = this.encoded.get(e.msg)
+    if (bytes === undefined) {
+      bytes = encodeMessage(e.msg)
+      this.encoded.set(e.msg, bytes)
+    }
+    this.wireMax.set(e.msg.type, Math.max(this.wireMax.get(e.msg.type) ?? 0, bytes.byteLength))
+    if (bytes.byteLength > limit) {
+      this.oversize.push({ from: e.from, to: e.to, type: e.msg.type, bytes: bytes.byteLength })
+      return null
+    }
+    return decodeMessage(bytes, limit)
   }
 
   /** Ticks and flushes until `done` or the time budget runs out. */

@@ -167,10 +167,10 @@ describe('rejection rules', () => {
       const s = net.readies[i]!.flatMap((x) => x.send).find((x) => x.msg.type === 'viewchange' && x.msg.view === 1)!
       return digestViewChange(DOMAIN, s.msg as Extract<Message, { type: 'viewchange' }>)
     })
-    const honest = buildNewView(DOMAIN, net.cryptos[1]!, 1, vcs).msg
+    const honest = buildNewView(DOMAIN, net.cryptos[1]!, 1, vcs, 3).msg
     assert.ok(honest.pre.length >= 1 && honest.pre.some((e) => !equalBytes(e.digest, digestOf({ time: 0, parent: null, requests: [] }))), 'the prepared batch is re-proposed')
     // The new primary drops the prepared batch: a hole where a batch may have committed.
-    const forged: NewView = buildNewView(DOMAIN, net.cryptos[1]!, 1, vcs.map((v) => digestViewChange(DOMAIN, { ...v.msg, prepared: [] }))).msg
+    const forged: NewView = buildNewView(DOMAIN, net.cryptos[1]!, 1, vcs.map((v) => digestViewChange(DOMAIN, { ...v.msg, prepared: [] })), 3).msg
     const tampered: NewView = { ...forged, viewChanges: honest.viewChanges }
     const resigned = buildNewViewSig(net, tampered)
     const fresh = new Replica(net.config(3))

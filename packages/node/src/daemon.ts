@@ -1,7 +1,7 @@
 import './p2p/index.js'
 import { performance } from 'node:perf_hooks'
 import {
-  LEDGER_PROTOCOL, Signer, ValidationError, checkTxChain, checkTxVersion, decodeTx, equalBytes, genesisHash, headerHash, keyOf, toHex, validatorsHash, verifySignature, verifyTx,
+  LEDGER_PROTOCOL, MAX_CONSENSUS_FRAME_BYTES, Signer, ValidationError, checkTxChain, checkTxVersion, decodeTx, equalBytes, genesisHash, headerHash, keyOf, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
 import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
@@ -28,10 +28,10 @@ import { resultJson } from './api/json.js'
 import { BlockSync } from './sync/block-sync.js'
 import { BlockVerifier } from './sync/verify-block.js'
 
-export const PBFT_PROTOCOL = '/vigil/pbft/1'
-export const MEMPOOL_PROTOCOL = '/vigil/mempool/1'
-/** A PRE-PREPARE carries a whole batch; NEW-VIEW may carry several. */
-const MAX_PBFT_FRAME_BYTES = 48 * 1024 * 1024
+export const PBFT_PROTOCOL = '/vigil/pbft/2'
+export const MEMPOOL_PROTOCOL = '/vigil/mempool/2'
+/** Genesis refuses parameters under which a PBFT message could exceed it (maxConsensusMessageBytes). */
+const MAX_PBFT_FRAME_BYTES = MAX_CONSENSUS_FRAME_BYTES
 const LAG_PROBE_MS = 1000
 /** Committed ids remembered in memory for duplicate checks (about 20 MB). */
 const RECENT_IDS_MAX = 200_000

@@ -16,7 +16,7 @@ import { encodeFrame } from '../src/p2p/framing.js'
 import type { PeerLinks } from '../src/p2p/links.js'
 import { bytes, freePorts, linksFor, Started, text, validatorSet, waitFor } from './p2p-helpers/cluster.js'
 
-const PBFT = '/vigil/pbft/1'
+const PBFT = '/vigil/pbft/2'
 const SYNC = '/vigil/sync/1'
 const started = new Started()
 afterEach(() => started.stopAll())

@@ -52,22 +52,59 @@ async function blocksOf(t: TestnetDriver, i: number, height: number): Promise<Bl
     const page = await t.api(i, 30_000).get<{ blocks: BlockView[] }>(`/v1/blocks?from=${from}&limit=100`)
     out.push(...page.blocks)
   }
+  // Blocks are never removed, so a peer that reported `height` has every block up to it.
+  assert.ok(out.length > height, `vp${i} reported height ${height} but served ${out.length} blocks`)
   return out.slice(0, height + 1)
+}
+
+/**
+ * The peers' chains (of any lengths) hold the same block at every height two of them have, and
+ * every block after genesis carries a commit certificate from a quorum.
+ */
+function assertOneChain(t: TestnetDriver, peers: number[], chains: BlockView[][]): void {
+  const top = Math.max(...chains.map((c) => c.length))
+  for (let h = 0; h < top; h++) {
+    const hashes = new Set(chains.flatMap((c) => (h < c.length ? [c[h]!.header.hash] : [])))
+    assert.equal(hashes.size, 1, `fork at height ${h}: ${peers.map((i, k) => `vp${i} ${chains[k]![h]?.header.hash ?? '-'}`).join(', ')}`)
+  }
+  for (const b of chains.flatMap((c) => c.slice(1))) {
+    const signers = new Set(b.certificate?.sigs.map((s) => s.replica) ?? [])
+    assert.ok(signers.size >= quorumSize(t.size), `block ${b.header.height} committed without a quorum certificate (signers: ${[...signers].join(',')})`)
+  }
+}
+
+/**
+ * The chains as they stand, whether or not the peers have converged (during a partition each
+ * side has its own height): no fork, a quorum certificate on every block, and no transaction
+ * in two places. Returns the heights compared.
+ */
+export async function checkChains(t: TestnetDriver, peers: number[]): Promise<number[]> {
+  const heights = await Promise.all(
+    peers.map(async (i) => {
+      const s = await t.status(i)
+      assert.ok(s !== null, `vp${i} did not answer /v1/status`)
+      return s.height
+    }),
+  )
+  const chains = await Promise.all(peers.map((i, k) => blocksOf(t, i, heights[k]!)))
+  assertOneChain(t, peers, chains)
+  const longest = chains.reduce((a, b) => (b.length > a.length ? b : a))
+  const seen = new Map<string, number>()
+  for (const b of longest) {
+    for (const tx of b.txs) {
+      assert.ok(!seen.has(tx.id), `tx ${tx.id} committed twice: at heights ${seen.get(tx.id)} and ${b.header.height}`)
+      seen.set(tx.id, b.header.height)
+    }
+  }
+  return heights
 }
 
 export async function checkLedger(t: TestnetDriver, history: History, peers: number[]): Promise<LedgerReport> {
   const st = await waitConverged(t, peers)
   const height = st[0]!.height
   const chains = await Promise.all(peers.map((i) => blocksOf(t, i, height)))
-  for (let h = 0; h <= height; h++) {
-    const hashes = new Set(chains.map((c) => c[h]?.header.hash))
-    assert.equal(hashes.size, 1, `fork at height ${h}: ${peers.map((i, k) => `vp${i} ${chains[k]![h]?.header.hash}`).join(', ')}`)
-  }
+  assertOneChain(t, peers, chains)
   const chain = chains[0]!
-  for (const b of chain.slice(1)) {
-    const signers = new Set(b.certificate?.sigs.map((s) => s.replica) ?? [])
-    assert.ok(signers.size >= quorumSize(t.size), `block ${b.header.height} committed without a quorum certificate (signers: ${[...signers].join(',')})`)
-  }
 
   const where = new Map<string, Array<{ height: number; index: number }>>()
   for (const b of chain) b.txs.forEach((tx, index) => where.set(tx.id, [...(where.get(tx.id) ?? []), { height: b.header.height, index }]))

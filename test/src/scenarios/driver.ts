@@ -62,10 +62,10 @@ export class ScriptTestnet implements TestnetDriver {
   }
 
   /** `script down --purge` first: a testnet left by a killed earlier run of the same tests would hold the names. */
-  static async up(kind: string, script: string, env: NodeJS.ProcessEnv, testnetDir: string): Promise<ScriptTestnet> {
+  static async up(kind: string, script: string, env: NodeJS.ProcessEnv, testnetDir: string, upArgs: string[] = []): Promise<ScriptTestnet> {
     await runScript(script, ['down', '--purge'], env)
     try {
-      await runScript(script, ['up'], env, 600_000)
+      await runScript(script, ['up', ...upArgs], env, 600_000)
     } catch (err) {
       await runScript(script, ['down', '--purge'], env).catch(() => {})
       throw err

@@ -7,13 +7,14 @@ export const BUDGET_WINDOW_MS = 1000
 /**
  * What an honest replica may send one peer per window: in each retransmission period (a quarter
  * of the view-change timeout, or more) a STATUS, a CHECKPOINT, a VIEW-CHANGE or a PRE-PREPARE or
- * PREPARE and a COMMIT for each of up to L slots, and in answer to that peer's STATUS up to 8
- * COMMITTED, a STABLE and a NEW-VIEW; the votes of new batches fit in the slack. Honest runs stay
+ * PREPARE and a COMMIT for each of up to L slots, up to 4 FETCHes of its own, and in answer to
+ * that peer up to 8 COMMITTED, a STABLE and a NEW-VIEW (its STATUS) and 8 BATCHes (its FETCHes);
+ * the votes of new batches fit in the slack. Honest runs stay
  * well below it; a reply to every message of a flood does not.
  */
 export function messageBudget(p: ConsensusParams): number {
   const periods = BUDGET_WINDOW_MS / Math.max(p.batchTimeoutMs, Math.floor(p.viewChangeTimeoutMs / 4)) + 1
-  return Math.ceil(periods * (2 * p.watermarkWindow + 13))
+  return Math.ceil(periods * (2 * p.watermarkWindow + 25))
 }
 
 /**

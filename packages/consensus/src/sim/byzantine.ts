@@ -10,8 +10,8 @@ import type { Prng } from './prng.js'
  * rewrites what it sends; it holds only its own key, so it can lie but not forge others' votes.
  *
  * substitute*: replaces request payloads and keeps the request ids (so batch digests and every
- * signature over them stay valid), in COMMITTED, PRE-PREPARE, and VIEW-CHANGE / NEW-VIEW batches;
- * each target may get other bytes. doctor*: VIEW-CHANGEs that omit or alter prepared certificates
+ * signature over them stay valid), in COMMITTED, PRE-PREPARE, and the BATCH answering a FETCH of a
+ * batch named by a VIEW-CHANGE or NEW-VIEW; each target may get other bytes. doctor*: VIEW-CHANGEs that omit or alter prepared certificates
  * or carry a wrong checkpoint, NEW-VIEWs with altered re-proposals or built from a doctored
  * VIEW-CHANGE, re-signed with its own key. censor: as primary, never proposes the requests of one
  * client (the same for all colluders). lieStatus: STATUS claiming a far higher height.
@@ -21,11 +21,11 @@ import type { Prng } from './prng.js'
  */
 export type ByzantineKind =
   | 'equivocate' | 'doubleVote' | 'forge' | 'replay' | 'garbage' | 'silent'
-  | 'substituteCommitted' | 'substitutePrePrepare' | 'substituteViewChange'
+  | 'substituteCommitted' | 'substitutePrePrepare' | 'substituteFetched'
   | 'doctorViewChange' | 'doctorNewView' | 'censor' | 'lieStatus' | 'lieCheckpoint' | 'floodViewChange' | 'floodStatus'
 export const BYZANTINE_KINDS: readonly ByzantineKind[] = [
   'equivocate', 'doubleVote', 'forge', 'replay', 'garbage', 'silent',
-  'substituteCommitted', 'substitutePrePrepare', 'substituteViewChange',
+  'substituteCommitted', 'substitutePrePrepare', 'substituteFetched',
   'doctorViewChange', 'doctorNewView', 'censor', 'lieStatus', 'lieCheckpoint', 'floodViewChange', 'floodStatus',
 ]
 
@@ -172,16 +172,12 @@ export class Adversary {
         return k.has('substituteCommitted') && this.prng.chance(0.7) ? { ...m, batch: this.substitute(m.batch, t) } : m
       case 'preprepare':
         return k.has('substitutePrePrepare') && this.prng.chance(0.5) ? { ...m, batch: this.substitute(m.batch, t) } : m
-      case 'viewchange': {
-        let vc = m
-        if (k.has('doctorViewChange') && this.prng.chance(0.7)) vc = this.doctorViewChange(vc)
-        return k.has('substituteViewChange') && this.prng.chance(0.7) ? this.substituteInViewChange(vc, t) : vc
-      }
-      case 'newview': {
-        let nv = m
-        if (k.has('doctorNewView') && this.prng.chance(0.7)) nv = this.doctorNewView(nv)
-        return k.has('substituteViewChange') && this.prng.chance(0.7) ? { ...nv, viewChanges: nv.viewChanges.map((vc) => this.substituteInViewChange(vc, t)) } : nv
-      }
+      case 'batch':
+        return k.has('substituteFetched') && this.prng.chance(0.7) ? { ...m, batch: this.substitute(m.batch, t) } : m
+      case 'viewchange':
+        return k.has('doctorViewChange') && this.prng.chance(0.7) ? this.doctorViewChange(m) : m
+      case 'newview':
+        return k.has('doctorNewView') && this.prng.chance(0.7) ? this.doctorNewView(m) : m
       case 'status':
         return k.has('lieStatus') ? { ...m, lastExecuted: m.lastExecuted + STATUS_LIE + this.prng.int(STATUS_LIE) } : m
       case 'checkpoint':
@@ -211,11 +207,6 @@ export class Adversary {
     return { time: b.time, parent: b.parent, requests }
   }
 
-  /** Other payloads in the prepared batches; the signature covers digests only, so it stays valid. */
-  private substituteInViewChange(vc: ViewChange, t: number): ViewChange {
-    return { ...vc, prepared: vc.prepared.map((p) => ({ ...p, batch: this.substitute(p.batch, t) })) }
-  }
-
   /** Omits prepared certificates, alters one, or claims another checkpoint; signed again with its own key. */
   private doctorViewChange(vc: ViewChange): ViewChange {
     let prepared = vc.prepared
@@ -224,7 +215,7 @@ export class Adversary {
       case 0: prepared = []; break
       case 1: prepared = prepared.filter(() => this.prng.chance(0.5)); break
       case 2: prepared = prepared.map((p) => (this.prng.chance(0.5) ? { ...p, view: p.view + 1 + this.prng.int(Math.max(1, vc.view - p.view)) } : p)); break
-      case 3: prepared = prepared.map((p) => (this.prng.chance(0.5) ? { ...p, batch: { ...p.batch, time: p.batch.time + 1 } } : p)); break
+      case 3: prepared = prepared.map((p) => (this.prng.chance(0.5) ? { ...p, digest: sha256(p.digest) } : p)); break
       default: checkpoint = this.prng.chance(0.5) ? GENESIS_CHECKPOINT : { ...checkpoint, blockHash: this.collusion.wrongBlockHash(checkpoint.seq) }
     }
     return buildViewChange(this.domain, this.crypto, vc.view, vc.replica, checkpoint, prepared).msg
@@ -238,7 +229,7 @@ export class Adversary {
   private doctorNewView(nv: NewView): NewView {
     if (this.prng.chance(0.5)) {
       const vcs = nv.viewChanges.map((vc) => digestViewChange(this.domain, vc.replica === this.id ? this.doctorViewChange(vc) : vc))
-      return buildNewView(this.domain, this.crypto, nv.view, vcs).msg
+      return buildNewView(this.domain, this.crypto, nv.view, vcs, vcs.length).msg
     }
     const pre = this.prng.chance(0.5) ? nv.pre.slice(0, -1) : nv.pre.map((e) => (this.prng.chance(0.5) ? { seq: e.seq, digest: NULL_DIGEST, sig: this.crypto.sign(prepareSignBytes(this.domain, nv.view, e.seq, NULL_DIGEST)) } : e))
     const vcs = nv.viewChanges.map((vc) => digestViewChange(this.domain, vc))

@@ -17,11 +17,8 @@ export function withPartialRequestIds(m: Message): Message {
   switch (m.type) {
     case 'preprepare':
     case 'committed':
+    case 'batch':
       return { ...m, batch: rekey(m.batch) }
-    case 'viewchange':
-      return { ...m, prepared: m.prepared.map((p) => ({ ...p, batch: rekey(p.batch) })) }
-    case 'newview':
-      return { ...m, viewChanges: m.viewChanges.map((vc) => ({ ...vc, prepared: vc.prepared.map((p) => ({ ...p, batch: rekey(p.batch) })) })) }
     default:
       return m
   }

@@ -16,6 +16,8 @@ export function describeMessage(m: Message): string {
     case 'status': return `status v${m.view} executed=${m.lastExecuted}`
     case 'committed': return `committed s${m.cert.seq} v${m.cert.view} d=${short(m.cert.digest)}`
     case 'stable': return `stable s${m.cert.seq} h=${short(m.cert.blockHash)}`
+    case 'fetch': return `fetch s${m.seq} d=${short(m.digest)}`
+    case 'batch': return `batch s${m.seq} d=${short(m.digest)} ${m.batch.requests.length} req`
   }
 }
 

@@ -108,7 +108,7 @@ export class PeerLinks implements Transport {
     return this.#peerIds[this.self] as string
   }
 
-  /** A one-way frame channel on `protocol` (e.g. `/vigil/pbft/1`). Call before start(). */
+  /** A one-way frame channel on `protocol` (e.g. `/vigil/pbft/2`). Call before start(). */
   channel(protocol: string, opts: ChannelOptions): Channel {
     this.#beforeStart(protocol)
     const ch = new ChannelImpl(this.#context(), protocol, opts)
