@@ -80,8 +80,9 @@ const clientOf = (payload: Uint8Array): number => payload[0] ?? CLIENTS
 /**
  * A deterministic cluster: n replicas, a lossy network, crashes, partitions, a slow replica,
  * Byzantine replicas, clients. Plays the node's role (persists, sends, executes, transfers
- * state). A chaos phase is followed by a healed phase in which every request must be
- * executed by every honest replica. Every random choice comes from the seed.
+ * state). A chaos phase (after a steady opening on a healthy network, when drawn) is followed
+ * by a healed phase in which every request must be executed by every honest replica. Every
+ * random choice comes from the seed.
  */
 export class Simulation {
   private readonly rng: Prng
@@ -104,16 +105,19 @@ export class Simulation {
   private readonly slow: { replica: number; extraMs: number } | null
   private readonly requestCount: number
   /**
-   * After the healed cluster has executed everything: clients keep submitting for `ms`, and each
-   * of those requests must be executed by some honest replica within `deadlineMs` (a primary that
-   * censors one client while proposing the others' is seen only under such steady traffic).
+   * An opening phase on a healthy network before the chaos: clients submit steadily for `ms`, and
+   * each request submitted before `ms - deadlineMs` must be executed by some honest replica within
+   * `deadlineMs` (a primary that censors one client while proposing the others' is seen only under
+   * steady traffic; sparse requests let a request timer fire between batches).
    */
   private readonly steady: { ms: number; deadlineMs: number } | null
   private readonly steadyPending = new Map<string, { at: number; request: Request }>()
-  /** When steady traffic ends; null until it starts. */
-  private steadyEnd: number | null = null
+  /** The chaos phase: from the end of the opening phase (if any) for chaos.ms. */
+  private readonly chaosStart: number
+  private readonly chaosEnd: number
   private now = 0
-  private healed = false
+  /** Drops, duplicates, crashes and partitions happen only in the chaos phase. */
+  private chaotic: boolean
   private done = false
   private partition: ReadonlySet<number> | null = null
   private stats = { messages: 0, transfers: 0, restarts: 0 }
@@ -168,6 +172,9 @@ export class Simulation {
     const deadlineMs = (this.byzantine.length + 1) * 10 * this.params.viewChangeTimeoutMs
     // Traffic outlasts the deadline of the first requests, so a censored one is still overdue while others flow.
     this.steady = rng.chance(0.1) || censors ? { ms: deadlineMs + 1000, deadlineMs } : null
+    this.chaosStart = this.steady?.ms ?? 0
+    this.chaosEnd = this.chaosStart + this.chaos.ms
+    this.chaotic = this.chaosStart === 0
   }
 
   run(): SimResult {
@@ -199,49 +206,52 @@ export class Simulation {
 
   private setup(): void {
     for (const node of this.nodes) this.boot(node)
-    for (let i = 0; i < this.requestCount; i++) this.at(this.rng.int(Math.floor(this.chaos.ms * 0.9)), () => void this.submit())
+    if (this.steady !== null) this.openSteadily(this.steady)
+    this.at(this.chaosStart, () => void (this.chaotic = true))
+    for (let i = 0; i < this.requestCount; i++) this.at(this.chaosStart + this.rng.int(Math.floor(this.chaos.ms * 0.9)), () => void this.submit())
     if (this.opts.split !== undefined) this.holdSplit(new Set(this.opts.split))
     else if (this.chaos.partitions) this.schedulePartitions()
     if (this.chaos.crashes) this.scheduleCrashes()
-    this.at(this.chaos.ms, () => this.heal())
-    const limit = LIVENESS_MS + (this.steady?.ms ?? 0)
-    this.at(this.chaos.ms + limit, () => {
-      throw new SimFailure('liveness', `${this.checker.missing(this.honest)} request executions missing ${limit} ms after the network healed`)
+    this.at(this.chaosEnd, () => this.heal())
+    this.at(this.chaosEnd + LIVENESS_MS, () => {
+      throw new SimFailure('liveness', `${this.checker.missing(this.honest)} request executions missing ${LIVENESS_MS} ms after the network healed`)
     })
   }
 
   private heal(): void {
-    this.healed = true
+    this.chaotic = false
     this.partition = null
     this.trace.add(this.now, () => `network healed`)
     for (const node of this.nodes) if (node.replica === null) this.restart(node)
     const check = (): void => {
-      this.checkSteady()
-      if (this.checker.missing(this.honest) === 0 && (this.steadyEnd === null || this.now >= this.steadyEnd)) {
-        if (this.steady === null || this.steadyEnd !== null) return void (this.done = true)
-        this.startSteady(this.steady.ms)
-      }
-      this.at(this.now + LIVENESS_CHECK_MS, check)
+      if (this.checker.missing(this.honest) === 0) this.done = true
+      else this.at(this.now + LIVENESS_CHECK_MS, check)
     }
     check()
   }
 
   /**
-   * Clients submit one request every 4 to 6 network hops for `ms`: a batch takes about 3 hops
-   * (PRE-PREPARE, PREPARE, COMMIT), so even one request per batch keeps up, and requests still
-   * come well within a request timeout of each other (it is at least 4 accept-to-execute cycles).
+   * Clients submit a request every `gap` to 2 `gap` ms. `gap` keeps the load at half the
+   * cluster's capacity (batchMaxCount requests per batch of about 3 hops: PRE-PREPARE, PREPARE,
+   * COMMIT), so no backlog builds up, and where that allows, far below a request timeout (at
+   * least one view-change timeout), so batches of the clients not censored never leave a request
+   * timer a gap to fire in.
    */
-  private startSteady(ms: number): void {
-    const end = this.now + ms
-    this.steadyEnd = end
-    this.trace.add(this.now, () => `steady traffic until ${end}`)
+  private openSteadily(steady: { ms: number; deadlineMs: number }): void {
+    this.trace.add(0, () => `steady traffic on a healthy network until ${steady.ms}`)
     const hop = this.chaos.delayMaxMs + (this.slow?.extraMs ?? 0)
-    for (let t = this.now; t < end; t += this.rng.range(4 * hop, 6 * hop) + TICK_MS) {
+    const gap = Math.ceil(Math.max((2 * (3 * hop + 2 * TICK_MS)) / this.params.batchMaxCount, this.params.viewChangeTimeoutMs / 10))
+    for (let t = TICK_MS; t < steady.ms; t += gap + this.rng.int(gap)) {
       this.at(t, () => {
         const request = this.submit()
-        this.steadyPending.set(toHex(request.id), { at: this.now, request })
+        if (this.now < steady.ms - steady.deadlineMs) this.steadyPending.set(toHex(request.id), { at: this.now, request })
       })
     }
+    const check = (): void => {
+      this.checkSteady()
+      if (this.now < steady.ms) this.at(this.now + LIVENESS_CHECK_MS, check)
+    }
+    this.at(LIVENESS_CHECK_MS, check)
   }
 
   private checkSteady(): void {
@@ -255,18 +265,18 @@ export class Simulation {
 
   /** The network split in two for the whole chaos phase. */
   private holdSplit(side: ReadonlySet<number>): void {
-    this.at(0, () => {
+    this.at(this.chaosStart, () => {
       this.partition = side
-      this.trace.add(0, () => `partition {${[...side].join(',')}} | rest until healed`)
+      this.trace.add(this.now, () => `partition {${[...side].join(',')}} | rest until healed`)
     })
   }
 
   private schedulePartitions(): void {
-    for (let t = this.rng.range(50, 500); t < this.chaos.ms; t += this.rng.range(200, 1200)) {
+    for (let t = this.chaosStart + this.rng.range(50, 500); t < this.chaosEnd; t += this.rng.range(200, 1200)) {
       const side = new Set(this.honest.concat(this.byzantine.map((b) => b.replica)).filter(() => this.rng.chance(0.4)))
       const end = t + this.rng.range(50, 800)
       this.at(t, () => {
-        if (this.healed || side.size === 0 || side.size === this.n) return
+        if (!this.chaotic || side.size === 0 || side.size === this.n) return
         this.partition = side
         this.trace.add(t, () => `partition {${[...side].join(',')}} | rest`)
       })
@@ -277,13 +287,13 @@ export class Simulation {
   }
 
   private scheduleCrashes(): void {
-    for (let t = this.rng.range(50, 500); t < this.chaos.ms; t += this.rng.range(100, 900)) {
+    for (let t = this.chaosStart + this.rng.range(50, 500); t < this.chaosEnd; t += this.rng.range(100, 900)) {
       const node = this.nodes[this.rng.pick(this.honest)]!
       const down = this.rng.range(20, 600)
       this.at(t, () => {
-        if (this.healed || node.replica === null || this.crashedCount() >= this.f) return
+        if (!this.chaotic || node.replica === null || this.crashedCount() >= this.f) return
         this.crash(node)
-        this.at(Math.min(t + down, this.chaos.ms), () => {
+        this.at(Math.min(t + down, this.chaosEnd), () => {
           if (node.replica === null) this.restart(node)
         })
       })
@@ -342,7 +352,7 @@ export class Simulation {
       if (p.value === null) node.store.delete(p.key)
       else node.store.set(p.key, p.value)
     }
-    if (!this.healed && ready.send.length > 0 && node.adversary === null && this.crashedCount() < this.f && this.rng.chance(this.chaos.midStepCrash)) {
+    if (this.chaotic && ready.send.length > 0 && node.adversary === null && this.crashedCount() < this.f && this.rng.chance(this.chaos.midStepCrash)) {
       this.trace.add(this.now, () => `r${node.id} crashes after persisting, before sending`)
       return this.crash(node)
     }
@@ -404,7 +414,7 @@ export class Simulation {
     this.stats.messages++
     if (this.isHonest(from)) this.budget.count(from, to, this.now)
     if (this.partition !== null && this.partition.has(from) !== this.partition.has(to)) return
-    const chaotic = !this.healed
+    const chaotic = this.chaotic
     if (chaotic && this.net.chance(this.chaos.drop)) return
     const copies = chaotic && this.net.chance(this.chaos.dup) ? 2 : 1
     for (let c = 0; c < copies; c++) {
