@@ -16,8 +16,8 @@ import type { Prng } from './prng.js'
  * VIEW-CHANGE, re-signed with its own key. censor: as primary, never proposes the requests of one
  * client (the same for all colluders). lieStatus: STATUS claiming a far higher height.
  * lieCheckpoint: CHECKPOINTs for a wrong block hash or far sequence numbers. floodViewChange:
- * validly signed VIEW-CHANGEs for ever higher views on every tick. floodStatus: STATUS on every
- * tick claiming to be at the last checkpoint in view 0, asking every helper for catch-up traffic.
+ * validly signed VIEW-CHANGEs for ever higher views on every tick. floodStatus: STATUS, several on every
+ * tick, claiming to be at the last checkpoint in view 0, asking every helper for catch-up traffic.
  */
 export type ByzantineKind =
   | 'equivocate' | 'doubleVote' | 'forge' | 'replay' | 'garbage' | 'silent'
@@ -36,6 +36,8 @@ export interface Outgoing {
 
 const MAX_SHOWN = 4096
 const REPLAY_BUFFER = 64
+/** STATUS a flooder sends each peer per tick. */
+const STATUS_FLOOD = 4
 /** How far above the truth a lying STATUS claims to be. */
 const STATUS_LIE = 1_000_000
 const GENESIS_CHECKPOINT: CheckpointCertificate = { seq: 0, blockHash: new Uint8Array(32), sigs: [] }
@@ -154,8 +156,8 @@ export class Adversary {
       for (const t of this.others()) out.push({ to: t, bytes: encodeMessage(vc) })
     }
     if (this.kinds.has('floodStatus')) {
-      const status: Message = { type: 'status', view: 0, lastExecuted: this.checkpointed }
-      for (const t of this.others()) out.push({ to: t, bytes: encodeMessage(status) })
+      const bytes = encodeMessage({ type: 'status', view: 0, lastExecuted: this.checkpointed })
+      for (const t of this.others()) for (let i = 0; i < STATUS_FLOOD; i++) out.push({ to: t, bytes })
     }
     return out
   }
