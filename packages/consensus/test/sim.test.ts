@@ -63,12 +63,18 @@ describe('simulator', () => {
     assert.equal(fixed.failure, null, fixed.failure === null ? '' : describeFailure(fixed))
   })
 
-  it('catches a planted bug: a 2f quorum for PREPARE and COMMIT forks the chain under an equivocating primary', () => {
+  it('catches a planted bug: a quorum of 2f (2 at n = 4) forks the chain under an equivocating primary', () => {
     findFailure({ n: 4, byzantine: 1, quorumOverride: 2 }, 1, 300, 'fork')
   })
 
   it('executes only submitted bytes when liars substitute payloads in COMMITTED, PRE-PREPARE and the batches fetched for VIEW-CHANGE and NEW-VIEW', () => {
     assertClean({ byzantine: 3, kinds: ['substituteCommitted', 'substitutePrePrepare', 'substituteFetched'] }, 300_001, 8)
+  })
+
+  // Seed 10 finds it today: the request timer restarts on any executed batch, so a censor that is
+  // primary of view 0 under steady traffic is never replaced (issue 18 point 6, per-request timers).
+  it('replaces a primary that censors one client while proposing the others', { todo: 'passes once per-request timers are merged (helper liveness)' }, () => {
+    assertClean({ n: 4, byzantine: 1, kinds: ['censor'] }, 1, 12)
   })
 
   it('keeps safety and liveness against doctored VIEW-CHANGEs and NEW-VIEWs', () => {
