@@ -24,6 +24,8 @@ export interface ClusterOptions {
   logLevel?: string
   /** Extra node flags for every peer process, e.g. ['--cpu-prof'] when profiling a benchmark. */
   nodeArgs?: string[]
+  /** Another entry point for some members (node's arguments, given the peer's home), e.g. a Byzantine validator. */
+  entry?: Record<number, (home: string) => string[]>
 }
 
 export interface Committed {
@@ -41,6 +43,7 @@ export class Cluster {
     readonly dir: string,
     readonly manifest: TestnetManifest,
     private readonly nodeArgs: string[],
+    private readonly entry: Record<number, (home: string) => string[]>,
   ) {
     this.procs = manifest.nodes.map(() => null)
     this.admin = readKeyFile(manifest.adminKey)
@@ -49,7 +52,7 @@ export class Cluster {
   static async create(o: ClusterOptions = {}): Promise<Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'))
     const manifest = await initTestnet({ dir, nodes: o.nodes ?? 4, basePort: 0, chainId: 'vigil-e2e', consensus: o.consensus, force: false, logLevel: o.logLevel ?? 'info' })
-    return new Cluster(dir, manifest, o.nodeArgs ?? [])
+    return new Cluster(dir, manifest, o.nodeArgs ?? [], o.entry ?? {})
   }
 
   /** Creates a testnet, starts every peer and waits until all are ready; if that fails, stops every peer it started. */
@@ -90,7 +93,8 @@ export class Cluster {
     if (this.procs[i] !== null && this.procs[i]!.exitCode === null && this.procs[i]!.signalCode === null) throw new Error(`vp${i} is already running`)
     const out = createWriteStream(this.logFile(i), { flags: 'a' })
     // The malloc settings operators' peers get (vigil testnet, the Docker image, netns-testnet.sh).
-    const child = spawn(process.execPath, [...this.nodeArgs, VIGIL_BIN, 'node', 'start', '--home', this.home(i)], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocEnv() })
+    const args = this.entry[i]?.(this.home(i)) ?? [VIGIL_BIN, 'node', 'start', '--home', this.home(i)]
+    const child = spawn(process.execPath, [...this.nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocEnv() })
     child.stdout.pipe(out)
     child.stderr.pipe(out)
     live.add(child)

@@ -56,9 +56,8 @@ export class RequestPool {
     return this.entries.get(key)?.seq === PENDING
   }
 
-  /** Null when added, else why not. */
-  add(request: Request, now: number): string | null {
-    const key = keyOf(request.id)
+  /** Null when added, else why not. `key`: keyOf(request.id), when the caller has it already. */
+  add(request: Request, now: number, key = keyOf(request.id)): string | null {
     const known = this.entries.get(key)
     if (known !== undefined) return known.seq === PENDING ? 'duplicate request' : 'duplicate request (already delivered)'
     if (this.pendingCount >= this.maxPending) return 'request pool full'
@@ -72,9 +71,18 @@ export class RequestPool {
 
   /** Arrival time of the oldest pending request. */
   oldestArrival(): number | null {
+    return this.oldest()?.arrived ?? null
+  }
+
+  /** keyOf(id) of the oldest pending request. */
+  oldestKey(): string | null {
+    return this.oldest()?.key ?? null
+  }
+
+  private oldest(): Entry | null {
     const q = this.queue
     while (this.head < q.length && q[this.head]!.seq !== PENDING) this.head++
-    return this.head < q.length ? q[this.head]!.arrived : null
+    return this.head < q.length ? q[this.head]! : null
   }
 
   /** The oldest pending requests that fit, with their keys; they stay pending until delivered. */

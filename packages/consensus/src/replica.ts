@@ -26,6 +26,13 @@ const MAX_BACKOFF = 6
 const CYCLE_FACTOR = 4
 const CYCLE_CAP = 8
 /**
+ * The request waited on longest must execute within this many request timeouts of becoming the
+ * oldest, whatever else executes meanwhile: a primary cannot leave it out for ever, and an honest
+ * one under overload, whose copy of it may arrive seconds after ours (its signature checks queue
+ * up), is not replaced for that.
+ */
+const REQUEST_FACTOR = 8
+/**
  * The empty batch that certifies the last non-empty block's state root waits this many batch
  * timeouts: under steady light traffic the next request's batch certifies it instead, and a
  * quiet ledger still has its latest state certified a moment later.
@@ -79,6 +86,7 @@ export class Replica {
   private readonly rules: ViewChangeRules
   /** STATUS, VIEW-CHANGE and own-vote retransmission period. */
   private readonly retransmitMs: number
+  private readonly exactViewTimer: boolean
 
   private view = 0
   private target = 0
@@ -103,8 +111,15 @@ export class Replica {
   private lastBlockHash: Uint8Array = ZERO_HASH
   private lastTime = 0
   private lastNonEmpty = false
-  /** When requests were last executed: the request timer restarts on progress (PBFT), so a backlog behind an honest primary is no reason to replace it. */
+  /** When requests were last executed: a backlog behind an honest primary that makes progress is no reason to replace it. */
   private lastProgressAt = 0
+  /**
+   * The request timer (PBFT's, one per request): it runs for the pending request this replica has
+   * waited on longest (`key`), since `since`, and restarts only when that request executes, then
+   * for the next one. Batches of other requests do not restart it (REQUEST_FACTOR), so a primary
+   * cannot leave one request out for ever while proposing the rest. Null: nothing pending.
+   */
+  private requestTimer: { key: string; since: number } | null = null
   private lastExecutedAt = 0
   /** When the proposal for lastExecuted+1 was accepted, and a moving average of accept-to-execute times. */
   private nextProposal: { seq: number; at: number } | null = null
@@ -138,6 +153,7 @@ export class Replica {
     this.f = faultTolerance(cfg.n)
     this.fullQuorum = cfg.unsafeQuorumOverride ?? quorumSize(cfg.n)
     this.quorum = cfg.unsafeQuorumOverride ?? this.fullQuorum
+    this.exactViewTimer = cfg.unsafeExactViewTimer === true
     this.p = cfg.params
     this.d = cfg.domain
     this.crypto = cfg.crypto
@@ -164,6 +180,7 @@ export class Replica {
     this.acceptWaiting()
     this.propose()
     this.fetchMissing()
+    this.armRequestTimer()
     return this.out
   }
 
@@ -203,13 +220,38 @@ export class Replica {
   }
 
   /**
-   * When a backup suspects the primary: an outstanding request (oldest first, as an honest
-   * primary batches them) and no batch executed for a whole request timeout. Null: no suspicion
+   * When a backup suspects the primary, by either rule: a request is outstanding and no batch was
+   * executed for a whole request timeout (a silent primary), or the request waited on longest has
+   * not executed within REQUEST_FACTOR request timeouts (a censoring one). Null: no suspicion
    * pending (primary, changing views, nothing outstanding, or behind a checkpoint).
    */
+  private suspicion(): { silentAt: number; censoringAt: number; timeout: number } | null {
+    if (this.changing || this.isPrimary || this.lastExecuted < 0 || this.requestTimer === null || this.behindCheckpoint()) return null
+    const timeout = this.requestTimeout()
+    const since = Math.max(this.requestTimer.since, this.viewStartedAt)
+    return { silentAt: Math.max(since, this.lastProgressAt) + timeout, censoringAt: since + REQUEST_FACTOR * timeout, timeout }
+  }
+
   private suspectPrimaryAt(): number | null {
-    if (this.changing || this.isPrimary || this.lastExecuted < 0 || this.pool.size === 0 || this.behindCheckpoint()) return null
-    return Math.max(this.pool.oldestArrival()!, this.viewStartedAt, this.lastProgressAt) + this.requestTimeout()
+    const s = this.suspicion()
+    return s === null ? null : Math.min(s.silentAt, s.censoringAt)
+  }
+
+  /** The oldest pending request gets the timer when none runs; each step ends here, so nextDeadline() sees it. */
+  private armRequestTimer(): void {
+    if (this.requestTimer !== null) return
+    const key = this.pool.oldestKey()
+    if (key !== null) this.requestTimer = { key, since: this.now }
+  }
+
+  /**
+   * Requests of a batch this replica accepted from the primary (a PRE-PREPARE, a NEW-VIEW): it
+   * waits on them as on a client's, though no client or gossip brought them here. Otherwise a
+   * replica that learned of a request only from the primary never suspects a primary whose
+   * proposal cannot commit, and a replica that timed out on it waits alone for a view change.
+   */
+  private learn(requests: readonly Request[], keys: readonly string[]): void {
+    for (let i = 0; i < requests.length; i++) this.pool.add(requests[i]!, this.now, keys[i])
   }
 
   /**
@@ -300,15 +342,18 @@ export class Replica {
     this.now = Math.max(this.now, now)
     if (stalled) {
       this.lastProgressAt = this.now
+      if (this.requestTimer !== null) this.requestTimer.since = this.now
       if (this.vcDeadline !== null) this.vcDeadline = this.now + this.timeout()
     }
     if (this.changing) {
       if (this.vcDeadline !== null && this.now >= this.vcDeadline) this.startViewChange(this.target + 1, `no NEW-VIEW for view ${this.target} in time`)
     } else {
-      const suspectAt = this.suspectPrimaryAt()
-      if (suspectAt !== null && this.now >= suspectAt) {
-        const timeout = this.requestTimeout()
-        this.startViewChange(this.view + 1, `a request waited ${this.now - (suspectAt - timeout)} ms with no batch executed (timeout ${timeout} ms)`)
+      const s = this.suspicion()
+      if (s !== null && this.now >= s.silentAt) {
+        this.startViewChange(this.view + 1, `a request waited ${this.now - (s.silentAt - s.timeout)} ms with no batch executed (timeout ${s.timeout} ms)`)
+      } else if (s !== null && this.now >= s.censoringAt) {
+        const limit = REQUEST_FACTOR * s.timeout
+        this.startViewChange(this.view + 1, `the oldest request waited ${this.now - (s.censoringAt - limit)} ms while other batches executed (limit ${limit} ms)`)
       }
     }
     if (this.behindCheckpoint() && this.now >= this.transferRetryAt) this.requestTransfer()
@@ -323,7 +368,8 @@ export class Replica {
     // The node steps nothing else while it executes, ticks included: without this, the next tick
     // after an execution slower than the request timeout (a write stall) started a view change.
     this.now = Math.max(this.now, now)
-    const batch = this.log.peek(seq)?.committed?.batch
+    const committed = this.log.peek(seq)?.committed
+    const batch = committed?.batch
     this.lastExecuted = seq
     this.lastBlockHash = blockHash
     this.lastExecutedAt = this.now
@@ -332,6 +378,8 @@ export class Replica {
       this.lastNonEmpty = batch.requests.length > 0
       if (this.lastNonEmpty) {
         this.lastProgressAt = this.now
+        // The request waited on executed: the timer starts over, for the oldest still pending (armRequestTimer).
+        if (this.requestTimer !== null && committed!.requestKeys.includes(this.requestTimer.key)) this.requestTimer = null
         if (this.nextProposal?.seq === seq) {
           const took = this.now - this.nextProposal.at
           this.cycleMs = this.cycleMs === 0 ? took : (3 * this.cycleMs + took) / 4
@@ -353,6 +401,13 @@ export class Replica {
     this.lastNonEmpty = false
     // Requests delivered in the skipped range are unknown here; dropping all pending ones avoids proposing them again.
     this.pool.clearPending()
+    this.requestTimer = null
+    // Those of proposals above it this replica accepted (before a restart, say) are still waited on:
+    // their retransmissions are dropped as duplicates, so nothing else brings them back.
+    for (const s of this.log.sorted()) {
+      const held = s.seq > seq && s.view === this.view && s.pp !== null ? s.batches.get(s.pp.key) : undefined
+      if (held !== undefined) this.learn(held.batch.requests, held.requestKeys)
+    }
     for (const s of this.waiting.keys()) if (s <= seq) this.waiting.delete(s)
     this.onStateReached(seq, blockHash)
   }
@@ -420,6 +475,7 @@ export class Replica {
       this.fault(from, checked.error)
       return this.drop(`pre-prepare ${m.seq}: ${checked.error}`)
     }
+    this.learn(m.batch.requests, checked.keys)
     if (this.lastExecuted < 0 || m.seq > this.lastExecuted + 1) {
       if (this.waiting.size >= this.p.watermarkWindow) return this.drop(`pre-prepare ${m.seq}: waiting buffer full`)
       this.waiting.set(m.seq, { msg: m, digest, keys: checked.keys })
@@ -605,6 +661,7 @@ export class Replica {
     if (slot === undefined) return
     const held: HeldBatch = { batch, digest, key: keyOf(digest), requestKeys: requestKeys(batch.requests) }
     if (held.key === slot.pp?.key || (slot.prepared !== null && equalBytes(slot.prepared.digest, digest))) this.holdBatch(slot, held)
+    if (held.key === slot.pp?.key && seq > this.lastDelivered) this.learn(held.batch.requests, held.requestKeys)
     if (slot.committed === null && slot.certified !== null && equalBytes(slot.certified.digest, digest)) {
       slot.committed = { ...held, cert: slot.certified }
       slot.certified = null
@@ -818,7 +875,11 @@ export class Replica {
     }
     const vc = digestViewChange(this.d, m)
     const err = viewChangeError(this.rules, vc)
-    if (err !== null) return this.drop(`view-change ${m.view}: ${err}`)
+    if (err !== null) {
+      // The link is authenticated and the message names its sender: a bad one is that validator's doing.
+      this.fault(from, `invalid view-change for view ${m.view}: ${err}`)
+      return this.drop(`view-change ${m.view}: ${err}`)
+    }
     this.viewChanges.set(from, vc)
     this.afterViewChangeVote()
   }
@@ -830,10 +891,15 @@ export class Replica {
     // The (f+1)-th highest: at least one honest replica asks for a view at least this high.
     if (higher.length > this.f) return this.startViewChange(higher[this.f]!, `${this.f + 1} replicas asked for view ${higher[this.f]!} or higher`)
     if (!this.changing) return
-    const votes = [...this.viewChanges.values()].filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
-    if (votes.length < this.fullQuorum) return
-    this.vcDeadline ??= this.now + this.timeout()
+    const all = [...this.viewChanges.values()]
+    // A quorum asks for the target or higher: the target may be waited on now. Those asking for a
+    // higher view (at most f of them, or the rule above applies) never come back to the target, so
+    // counting only the target's own VIEW-CHANGEs can leave everyone waiting (docs/design.md).
+    const towards = all.filter((v) => (this.exactViewTimer ? v.msg.view === this.target : v.msg.view >= this.target)).length
+    if (towards >= this.fullQuorum) this.vcDeadline ??= this.now + this.timeout()
     if (this.primaryOf(this.target) !== this.id) return
+    const votes = all.filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
+    if (votes.length < this.fullQuorum) return
     const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes, this.fullQuorum)
     this.send('all', msg)
     this.installNewView(msg, entries.map((e, i) => ({ ...e, sig: msg.pre[i]!.sig })), checkpoint)
@@ -871,6 +937,8 @@ export class Replica {
       // The batch may be held from an earlier view (its proposal, prepared certificate or commit); else it is fetched.
       const key = keyOf(e.digest)
       const held = key === NULL_HELD.key ? NULL_HELD : (this.log.peek(e.seq)?.batchFor(key) ?? null)
+      // Its requests are waited on from now (a fetched batch's once it arrives, see supplyBatch).
+      if (held !== null && e.seq > this.lastDelivered) this.learn(held.batch.requests, held.requestKeys)
       this.installProposal(e.seq, e.digest, e.sig, held, e.holders)
     }
   }

@@ -44,6 +44,11 @@ export interface ReplicaConfig {
    * as a wrong quorumSize would, to show the simulator catches the bug.
    */
   unsafeQuorumOverride?: number
+  /**
+   * TESTS ONLY: the view-change timer starts on a quorum of VIEW-CHANGEs for exactly the target
+   * view (the old rule), to show that replicas spread over two views then stall.
+   */
+  unsafeExactViewTimer?: boolean
 }
 
 /** A quorum of signed CHECKPOINTs for one (seq, blockHash); seq 0 (genesis) needs no signatures. */

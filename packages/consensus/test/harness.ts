@@ -1,4 +1,4 @@
-import { concatBytes, encode, sha256, type ConsensusParams, type SignDomain } from '@vigil/common'
+import { concatBytes, encode, equalBytes, sha256, type ConsensusParams, type SignDomain } from '@vigil/common'
 import { Replica } from '../src/replica.js'
 import { decodeMessage, encodeMessage } from '../src/codec.js'
 import type { Message } from '../src/messages.js'
@@ -46,6 +46,8 @@ export class TestNet {
   readonly wireMax = new Map<string, number>()
   readonly oversize: Array<{ from: number; to: number; type: string; bytes: number }> = []
   private readonly encoded = new WeakMap<Message, Uint8Array>()
+  /** Play the node's state transfer too: a replica asking for one gets the chain of a replica that has the certified block. */
+  serveTransfers = false
 
   constructor(readonly n: number, readonly params: ConsensusParams = PARAMS, cryptos?: ReplicaCrypto[], extra: Partial<ReplicaConfig> = {}) {
     const secrets = simSecrets(n, 1)
@@ -74,6 +76,7 @@ export class TestNet {
       const targets = s.to === 'all' ? Array.from({ length: this.n }, (_, t) => t).filter((t) => t !== i) : [s.to]
       for (const to of targets) this.queue.push({ from: i, to, msg: s.msg })
     }
+    if (ready.stateTransfer !== null && this.serveTransfers) this.transfer(i, ready.stateTransfer.seq, ready.stateTransfer.blockHash)
     for (const d of ready.deliver) {
       this.delivered[i]!.push(d)
       const h = this.heights[i]!
@@ -82,6 +85,13 @@ export class TestNet {
       this.step(i, { type: 'executed', seq: d.seq, blockHash: hash, now: this.now })
     }
     return ready
+  }
+
+  private transfer(i: number, seq: number, blockHash: Uint8Array): void {
+    const from = this.heights.find((h) => h.length > seq && equalBytes(h[seq]!, blockHash))
+    if (from === undefined) return
+    this.heights[i] = from.slice(0, seq + 1)
+    this.step(i, { type: 'stateTransferred', seq, blockHash })
   }
 
   /** Restarts replica i from what it persisted, at its executed height. */
@@ -126,10 +136,10 @@ export class TestNet {
     return decodeMessage(bytes, limit)
   }
 
-  /** Ticks and flushes until `done` or the time budget runs out. */
-  runUntil(done: () => boolean, budgetMs = 10_000, tickMs = 5): boolean {
+  /** Ticks (the listed replicas, default all) and flushes until `done` or the time budget runs out. */
+  runUntil(done: () => boolean, budgetMs = 10_000, tickMs = 5, replicas?: readonly number[]): boolean {
     for (let t = 0; t < budgetMs && !done(); t += tickMs) {
-      this.tick(tickMs)
+      this.tick(tickMs, replicas)
       this.flush()
     }
     return done()

@@ -17,6 +17,7 @@ describe('request pool', () => {
     pool.markDelivered(2, keys(0))
     assert.equal(pool.size, 2499)
     assert.equal(pool.oldestArrival(), 2)
+    assert.equal(pool.oldestKey(), key(2))
     assert.deepEqual(taken(pool, 3), keys(2, 4, 6))
     assert.equal(pool.pendingBytes, Array.from({ length: 2499 }, (_, j) => request(2 * j + 2).payload.byteLength).reduce((a, b) => a + b))
     assert.equal(pool.add(request(3), 9), 'duplicate request (already delivered)')

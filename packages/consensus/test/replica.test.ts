@@ -6,7 +6,7 @@ import {
 import { Replica } from '../src/replica.js'
 import { digestOf, prepareSignBytes, type Message, type NewView, type PrePrepare } from '../src/messages.js'
 import { PERSIST_KEYS, verifyCheckpointCertificate } from '../src/index.js'
-import { buildNewView, digestViewChange } from '../src/viewchange.js'
+import { buildNewView, buildViewChange, digestViewChange } from '../src/viewchange.js'
 import type { Ready, ReplicaCrypto } from '../src/types.js'
 import { DOMAIN, GENESIS, PARAMS, TestNet, request } from './harness.js'
 
@@ -153,6 +153,18 @@ describe('rejection rules', () => {
     const msg: Message = { type: 'prepare', view: 0, seq: 3, digest, sig: net.cryptos[2]!.sign(prepareSignBytes(DOMAIN, 0, 3, digest)) }
     assert.ok(dropped(net.step(1, { type: 'message', from: 2, msg }), /old view/))
     assert.ok(dropped(net.step(1, { type: 'request', request: request(1) }), /duplicate request/))
+  })
+
+  it('counts a signed VIEW-CHANGE with a doctored prepared certificate against its sender', () => {
+    const r = new Replica(new TestNet(4).config(1))
+    r.step({ type: 'stateTransferred', seq: 0, blockHash: GENESIS })
+    const liar = new TestNet(4).cryptos[3]!
+    // Its own signature is good; the prepared certificate it carries was signed by nobody.
+    const bogus = { view: 0, seq: 1, digest: new Uint8Array(32).fill(7), sigs: [0, 1, 2].map((replica) => ({ replica, sig: new Uint8Array(64) })) }
+    const vc = buildViewChange(DOMAIN, liar, 1, 3, { seq: 0, blockHash: new Uint8Array(32), sigs: [] }, [bogus]).msg
+    const out = r.step({ type: 'message', from: 3, msg: vc })
+    assert.ok(dropped(out, /prepared certificate 1/), JSON.stringify(out.dropped))
+    assert.deepEqual(out.faults.map((f) => f.replica), [3])
   })
 
   it('refuses a NEW-VIEW whose re-proposals do not match its VIEW-CHANGEs', () => {

@@ -4,7 +4,7 @@ import {
   LEDGER_PROTOCOL, MAX_CONSENSUS_FRAME_BYTES, Signer, ValidationError, checkTxChain, checkTxVersion, decodeTx, equalBytes, genesisHash, headerHash, keyOf, toHex, validatorsHash, verifySignature, verifyTx,
   type Block, type Tx,
 } from '@vigil/common'
-import { Replica, decodeMessage, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
+import { Replica, decodeMessage, type CheckpointCertificate, type Delivery, type Input, type Request, type StateTransferRequest } from '@vigil/consensus'
 import { LedgerStore, emptyStateRoot } from '@vigil/storage'
 import type { FastifyInstance } from 'fastify'
 import { startApi } from './api/server.js'
@@ -17,11 +17,12 @@ import { BlockExecutor } from './ledger/executor.js'
 import { CommitWaiters } from './ledger/commit-waiters.js'
 import { genesisBlock } from './ledger/genesis-block.js'
 import type { Logger } from './log.js'
-import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip } from './mempool/gossip.js'
+import { GOSSIP_MAX_FRAME_BYTES, GossipBatcher, decodeGossip, offerPending } from './mempool/gossip.js'
 import { Mempool } from './mempool/mempool.js'
 import { RecentIds } from './mempool/recent.js'
 import { sharedSigPool, txCheck } from './crypto/index.js'
 import { Metrics } from './metrics.js'
+import type { Misbehaviour } from './misbehaviour.js'
 import type { Channel } from './p2p/channel.js'
 import { PeerLinks } from './p2p/links.js'
 import { resultJson } from './api/json.js'
@@ -36,8 +37,13 @@ const LAG_PROBE_MS = 1000
 /** Committed ids remembered in memory for duplicate checks (about 20 MB). */
 const RECENT_IDS_MAX = 200_000
 const CHECKED_IDS_MAX = 50_000
-/** Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. */
-const LAG_BLOCKS = 2
+/**
+ * Behind by this many blocks, our head unmoved, on two probes in a row triggers a sync. One is
+ * enough: a head that did not move for two probes is stuck, not slow, and block sync leaves a
+ * last block without cover to consensus, which may not bring it (its batch gone from the logs of
+ * the peers that help us); a later sync stores it once a block or f+1 peers cover it.
+ */
+const LAG_BLOCKS = 1
 /** Block writes consensus runs ahead of: block h is written while batch h+1 is agreed and executed. */
 const COMMITS_IN_FLIGHT = 1
 
@@ -89,7 +95,7 @@ export class VigilNode {
   constructor(
     readonly cfg: NodeConfig,
     readonly log: Logger,
-    readonly opts: { fullCheck?: boolean } = {},
+    readonly opts: NodeOptions = {},
   ) {
     this.mempool = new Mempool(cfg.mempool.maxTxs)
   }
@@ -116,7 +122,10 @@ export class VigilNode {
     this.#pbft = this.links.channel(PBFT_PROTOCOL, { maxFrameBytes: MAX_PBFT_FRAME_BYTES, queueMax: 8192 })
     const mempoolCh = this.links.channel(MEMPOOL_PROTOCOL, { maxFrameBytes: GOSSIP_MAX_FRAME_BYTES, queueMax: 1024 })
     this.#gossip = new GossipBatcher((frame) => mempoolCh.broadcast(frame))
-    this.links.onPeer(() => this.metrics.peersConnected.set(this.links.connectedPeers().length))
+    this.links.onPeer((peer, up) => {
+      this.metrics.peersConnected.set(this.links.connectedPeers().length)
+      if (up) this.#offerPending(peer, mempoolCh)
+    })
 
     const signer = new Signer(this.cfg.keyPair)
     const replica = new Replica(
@@ -140,11 +149,11 @@ export class VigilNode {
       replica,
       this.store,
       this.#pbft,
-      { execute: (d) => this.#execute(d), stateTransfer: (req) => this.#stateTransfer(req), halt: (err) => this.#halt(err) },
+      { execute: (d) => this.#execute(d), stateTransfer: (req) => this.#stateTransfer(req), halt: (err) => this.#halt(err), misbehaviour: this.opts.misbehaviour },
       this.metrics,
       this.log.child({ room: 'consensus' }),
     )
-    this.sync = new BlockSync(this.links, this.store, new BlockVerifier(g, this.store, this.executor), (b) => this.#committed(b), this.metrics, this.log.child({ room: 'sync' }))
+    this.sync = new BlockSync(this.links, this.store, new BlockVerifier(g, this.store, this.executor), (b) => this.#committed(b), this.metrics, this.log.child({ room: 'sync' }), this.opts.misbehaviour?.serveSync)
     this.sync.register()
     // Consensus waits until the first catch-up has brought the ledger to the others' height.
     await this.driver.pause()
@@ -178,17 +187,19 @@ export class VigilNode {
   }
 
   /**
-   * Pauses consensus, syncs verified blocks from peers up to their height (at least
-   * `minTarget`), then lets consensus go on from the new head. One catch-up at a time.
+   * Pauses consensus, syncs verified blocks from peers up to their proven height (at least
+   * `minTarget`; `checkpoint` covers the block it names), then lets consensus go on from the new
+   * head. One catch-up at a time. Block sync gives up on peers that serve nothing, so no peer's
+   * word keeps consensus paused.
    */
-  catchUp(minTarget = 0): Promise<void> {
+  catchUp(minTarget = 0, checkpoint: CheckpointCertificate | null = null): Promise<void> {
     this.#catchingUp ??= (async () => {
       await this.driver.pause()
       try {
         // Sync starts from a durable head.
         await this.#commits.drain()
         if (this.#firstSync) await this.#waitForPeers()
-        await this.sync.run(minTarget)
+        await this.sync.run(minTarget, checkpoint)
       } catch (err) {
         this.log.error({ err }, 'block sync failed; will retry')
       } finally {
@@ -238,6 +249,7 @@ export class VigilNode {
   async #probeLag(): Promise<void> {
     if (this.#catchingUp !== null || this.halted !== null) return
     const own = this.store.head()!.height
+    // Proven heights only (see BlockSync.peerHeights): a peer that claims to be far ahead is not believed on its word.
     const best = Math.max(0, ...(await this.sync.peerHeights()).values())
     const stuck = best >= own + LAG_BLOCKS && own === this.#probedHeight
     this.#probedHeight = own
@@ -325,6 +337,15 @@ export class VigilNode {
       this.driver.push(requestInput(tx))
     }
     return r
+  }
+
+  #offerPending(peer: number, ch: Channel): void {
+    const offered = offerPending(this.#pendingTxBytes(), (frame) => ch.send(peer, frame))
+    if (offered > 0) this.log.debug({ peer, offered }, 'pending transactions offered to a peer that connected')
+  }
+
+  *#pendingTxBytes(): Generator<Uint8Array> {
+    for (const e of this.mempool.entries()) yield e.tx.bytes
   }
 
   *#pendingRequests(): Generator<Input> {
@@ -465,7 +486,7 @@ export class VigilNode {
 
   #stateTransfer(req: StateTransferRequest): void {
     this.log.info({ seq: req.seq }, 'others have a stable checkpoint beyond our window; catching up by block sync')
-    void this.catchUp(req.seq)
+    void this.catchUp(req.seq, req.cert)
   }
 
   #halt(err: unknown): void {
@@ -488,6 +509,13 @@ export class VigilNode {
   }
 }
 
+export interface NodeOptions {
+  /** Check the whole ledger at start-up (--full-check). */
+  fullCheck?: boolean
+  /** TESTS ONLY: makes this peer a Byzantine validator (misbehaviour.ts); never set by config or CLI. */
+  misbehaviour?: Misbehaviour
+}
+
 /** What became of a submitted transaction. */
 export type Admission = 'added' | 'known' | 'committed' | 'full'
 
@@ -497,7 +525,7 @@ const checkedKey = (tx: Tx): string => keyOf(tx.id)
 /** A client transaction as the consensus core takes it: its id is sha256(tx.bytes), as requestOf would derive. */
 const requestInput = (tx: Tx): Input => ({ type: 'request', request: { id: tx.id, payload: tx.bytes } })
 
-export async function startNode(cfg: NodeConfig, log: Logger, opts: { fullCheck?: boolean } = {}): Promise<VigilNode> {
+export async function startNode(cfg: NodeConfig, log: Logger, opts: NodeOptions = {}): Promise<VigilNode> {
   const node = new VigilNode(cfg, log, opts)
   try {
     await node.start()

@@ -9,7 +9,9 @@
  * `@vigil/node/proof` (proof bundles). They are the same modules this index re-exports.
  */
 export * from './p2p/index.js'
-export { startNode, VigilNode, PBFT_PROTOCOL, MEMPOOL_PROTOCOL } from './daemon.js'
+export { startNode, VigilNode, PBFT_PROTOCOL, MEMPOOL_PROTOCOL, type NodeOptions } from './daemon.js'
+export type { Misbehaviour } from './misbehaviour.js'
+export { encodeBlocks, SYNC_PROTOCOL, type SyncRequest } from './sync/protocol.js'
 export { loadConfig, parseConfigFile, readGenesisFile, ENV_OVERRIDES, type NodeConfig, type NodeConfigFile } from './config.js'
 export { createLogger, type Logger } from './log.js'
 export { applyMallocSettings, tuneV8Heap, withMallocEnv, MALLOC_ENV, HEAP_GROWING_PERCENT } from './process-memory.js'

@@ -22,6 +22,12 @@ export class Metrics {
   readonly peersConnected = new Gauge({ name: 'vigil_peers_connected', help: 'Validators connected over libp2p', registers: [this.registry] })
   readonly dropped = new Counter({ name: 'vigil_messages_dropped_total', help: 'Messages refused, by reason', labelNames: ['reason'], registers: [this.registry] })
   readonly faults = new Counter({ name: 'vigil_peer_faults_total', help: 'Misbehaviour seen, by validator', labelNames: ['replica'], registers: [this.registry] })
+  readonly syncFaults = new Counter({
+    name: 'vigil_sync_faults_total',
+    help: 'Block sync faults, by the validator blamed and why (unproven-height, empty-answer, short-answer, request-failed, bad-block)',
+    labelNames: ['peer', 'reason'],
+    registers: [this.registry],
+  })
   readonly mempoolSize = new Gauge({ name: 'vigil_mempool_transactions', help: 'Verified transactions waiting to be ordered', registers: [this.registry] })
   readonly syncTarget = new Gauge({ name: 'vigil_sync_target_height', help: 'Height block sync is fetching up to (0 when not syncing)', registers: [this.registry] })
   readonly syncedBlocks = new Counter({ name: 'vigil_synced_blocks_total', help: 'Blocks fetched, verified and stored by block sync', registers: [this.registry] })

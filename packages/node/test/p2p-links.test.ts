@@ -17,7 +17,7 @@ import type { PeerLinks } from '../src/p2p/links.js'
 import { bytes, freePorts, linksFor, Started, text, validatorSet, waitFor } from './p2p-helpers/cluster.js'
 
 const PBFT = '/vigil/pbft/2'
-const SYNC = '/vigil/sync/1'
+const SYNC = '/vigil/sync/2'
 const started = new Started()
 afterEach(() => started.stopAll())
 

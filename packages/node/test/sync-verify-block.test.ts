@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
-import {
-  DEFAULT_CONSENSUS, LEDGER_PROTOCOL, Signer, ValidationError, batchDigest, commitSignBytes, decodeCertificate, encodeCertificate, equalBytes, keyPairFromSeed, txRootOf, validatorsHash,
-  type CommitCertificate, type Genesis, type Tx,
-} from '@vigil/common'
+import { DEFAULT_CONSENSUS, LEDGER_PROTOCOL, Signer, ValidationError, decodeCertificate, encodeCertificate, equalBytes, keyPairFromSeed, type Genesis, type Tx } from '@vigil/common'
 import type { LedgerStore } from '@vigil/storage'
 import { freshStore } from '../src/audit/index.js'
 import { SigPool } from '../src/crypto/index.js'
@@ -15,6 +12,7 @@ import { BlockExecutor } from '../src/ledger/executor.js'
 import { BlockVerifier } from '../src/sync/verify-block.js'
 import type { RawBlock } from '../src/sync/protocol.js'
 import { CHAIN_ID, admin, makeTx, patient } from './execution-fixtures.js'
+import { certifiedChain, withBadSignature } from './sync-fixtures.js'
 
 /**
  * BlockVerifier on blocks as a sync responder would serve them: a chain built and certified by
@@ -30,7 +28,6 @@ const genesis: Genesis = {
   admins: [admin.publicKey],
   consensus: DEFAULT_CONSENSUS,
 }
-const domain = { chainId: CHAIN_ID, validatorsHash: validatorsHash(genesis.validators) }
 
 describe('block sync verification', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-verify-block-'))
@@ -39,23 +36,12 @@ describe('block sync verification', () => {
   let runs = 0
 
   before(async () => {
-    const source = await freshStore(join(dir, 'source'), genesis)
-    const executor = new BlockExecutor(source, genesis)
     const blocks: Tx[][] = [
       [makeTx(admin, '_lifecycle', 'deploy', { name: 'store', contract: 'kv' })],
       Array.from({ length: 20 }, (_, i) => makeTx(patient, 'store', 'put', { key: `k${i}`, value: { n: i, half: i / 2 } })),
       [makeTx(patient, 'store', 'add', { key: 'c', delta: 2 }), makeTx(patient, 'store', 'delete', { key: 'k1' })],
     ]
-    for (const txs of blocks) {
-      const head = source.head()!
-      const seq = head.height + 1
-      const time = head.time + 1000
-      const digest = batchDigest(time, head.hash, txRootOf(txs))
-      const cert: CommitCertificate = { view: 0, seq, digest, sigs: [0, 1, 3].map((r) => ({ replica: r, sig: validators[r]!.sign(commitSignBytes(domain, 0, seq, digest)) })) }
-      await executor.commit({ seq, time, parent: head.hash, digest, cert }, txs)
-      served.push({ block: (await source.getBlockBytes(seq))!, cert: encodeCertificate(cert) })
-    }
-    await source.close()
+    served.push(...(await certifiedChain(join(dir, 'source'), genesis, validators, blocks)))
   })
   after(async () => {
     await pool.close()
@@ -101,6 +87,16 @@ describe('block sync verification', () => {
     const v = cborDecode(served[1]!.block) as [unknown, Uint8Array[], unknown[]]
     const swapped = cborEncode([v[0], [v[1][1]!, v[1][0]!, ...v[1].slice(2)], [v[2][1], v[2][0], ...v[2].slice(2)]])
     await refused(withBlock(2, { block: swapped }), /block 2: transactions do not match txRoot/)
+  })
+
+  it('refuses a block holding a transaction whose signature does not verify, though re-executed to match', async () => {
+    // Mid-chain (block 2, block 3 after it links to it) and as the last block (3, nothing after it).
+    for (const at of [2, 3]) {
+      const forged = await withBadSignature(join(dir, `forged-${at}`), genesis, served, at, 1)
+      assert.ok(!equalBytes(forged.block, served[at - 1]!.block))
+      // Once ids cover signatures, the altered transaction is no longer the certified one: refused by the batch digest or txRoot.
+      await refused(withBlock(at, forged).slice(0, at), new RegExp(`block ${at}: (transaction [0-9a-f]{64} \\(index 1\\): transaction signature does not verify|transactions do not match txRoot|batch digest does not match its time, parent and transactions)`))
+    }
   })
 
   it('refuses a block whose recorded results differ from re-execution', async () => {

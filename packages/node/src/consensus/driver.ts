@@ -4,6 +4,7 @@ import type { LedgerStore } from '@vigil/storage'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import type { Channel } from '../p2p/channel.js'
+import type { Misbehaviour } from '../misbehaviour.js'
 
 export interface DriverHooks {
   /** Executes and commits a delivered batch; returns the new block's header hash. */
@@ -12,6 +13,8 @@ export interface DriverHooks {
   stateTransfer(req: StateTransferRequest): void
   /** An unrecoverable error (divergence, storage failure): the peer must stop, not guess. */
   halt(err: unknown): void
+  /** TESTS ONLY (see misbehaviour.ts): a Byzantine harness rewrites what is sent and which requests reach the core. */
+  misbehaviour?: Pick<Misbehaviour, 'outgoing' | 'admitRequest'>
 }
 
 /** Bounds on the messages held while paused: a few seconds of traffic at full load. */
@@ -115,6 +118,7 @@ export class ConsensusDriver {
    */
   push(input: Input, bytes = 0): void {
     if (this.#stopped) return
+    if (input.type === 'request' && this.hooks.misbehaviour?.admitRequest?.(input.request) === false) return
     // While block sync owns the store, requests may be committed by the blocks being synced:
     // the node re-feeds its pruned mempool on resume instead. Messages are held (the newest,
     // bounded) and stepped after the new height: they carry the votes for the blocks made while
@@ -251,7 +255,8 @@ export class ConsensusDriver {
     // own (synced) write is done.
     if (ready.persist.length > 0) await this.store.writeConsensus(ready.persist, { sync: ready.send.length > 0 })
     const persisted = performance.now()
-    for (const { to, msg } of ready.send) {
+    const outgoing = this.hooks.misbehaviour?.outgoing
+    for (const { to, msg } of outgoing === undefined ? ready.send : ready.send.flatMap((s) => outgoing(s.to, s.msg))) {
       const frame = encodeMessage(msg)
       if (to === 'all') this.pbft.broadcast(frame)
       else this.pbft.send(to, frame)

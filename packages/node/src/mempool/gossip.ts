@@ -42,3 +42,27 @@ export class GossipBatcher {
     this.flush(frame)
   }
 }
+
+/**
+ * At most this many pending transactions, oldest first, are offered to a validator when it
+ * (re)connects: the oldest are what its request timer waits on first, and the rest reach it in
+ * the primary's PRE-PREPAREs, which its core learns from as well.
+ */
+export const OFFER_MAX_TXS = 16 * GOSSIP_MAX_TXS
+
+/**
+ * Offers pending transactions to one validator that just connected: it missed their gossip while
+ * it was away, and a replica that never hears of a pending transaction never times out on it
+ * (docs/design.md, "What each timer guarantees"). Returns how many were offered.
+ */
+export function offerPending(pending: Iterable<Uint8Array>, send: (frame: Uint8Array) => void): number {
+  const batcher = new GossipBatcher(send)
+  let offered = 0
+  for (const bytes of pending) {
+    if (offered === OFFER_MAX_TXS) break
+    batcher.push(bytes)
+    offered++
+  }
+  batcher.drain()
+  return offered
+}

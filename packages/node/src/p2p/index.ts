@@ -7,7 +7,7 @@
  * const links = new PeerLinks({ keyPair, listen: ['/ip4/0.0.0.0/tcp/26656'], validators, self, logger })
  * const pbft = links.channel('/vigil/pbft/2', { maxFrameBytes: 1 << 20, queueMax: 4096 })
  * pbft.onFrame((from, frame) => loop.enqueue(from, frame))
- * links.handle('/vigil/sync/1', (from, req) => serveBlocks(req), { maxRequestBytes: 1024 })
+ * links.handle('/vigil/sync/2', (from, req) => serveBlocks(req), { maxRequestBytes: 1024 })
  * await links.start()
  * ```
  */

@@ -116,7 +116,7 @@ export class PeerLinks implements Transport {
     return ch
   }
 
-  /** Answers requests on `protocol` (e.g. `/vigil/sync/1`). Call before start(). */
+  /** Answers requests on `protocol` (e.g. `/vigil/sync/2`). Call before start(). */
   handle(protocol: string, handler: RequestHandler, opts: HandleOptions): void {
     this.#beforeStart(protocol)
     this.#handlers.set(protocol, { handler, opts })

@@ -1,12 +1,12 @@
-import { decodeCanonical, encode, expectArray, expectBytes, expectString, expectUint, HASH_BYTES, MAX_BLOCK_BYTES, MAX_CERT_BYTES } from '@vigil/common'
+import { decodeCanonical, decodeCertificate, encode, expectArray, expectBytes, expectString, expectUint, HASH_BYTES, MAX_BLOCK_BYTES, MAX_CERT_BYTES, type CommitCertificate } from '@vigil/common'
 
 /**
- * /vigil/sync/1: request/response between validators.
- *   ['status']               -> [height, headHash]
+ * /vigil/sync/2: request/response between validators.
+ *   ['status']               -> [height, headHash, headCertificateBytes | null]
  *   ['blocks', from, count]  -> [[blockBytes, certificateBytes | null], ...] (consecutive, from `from`)
  * Responses are bounded in blocks and bytes; everything is checked before use.
  */
-export const SYNC_PROTOCOL = '/vigil/sync/1'
+export const SYNC_PROTOCOL = '/vigil/sync/2'
 export const MAX_BLOCKS_PER_REQUEST = 64
 export const MAX_SYNC_RESPONSE_BYTES = 24 * 1024 * 1024
 /** The server stops adding blocks to a response past this many bytes. */
@@ -29,11 +29,24 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
   throw new RangeError(`sync request: unknown request "${kind}"`)
 }
 
-export const encodeStatus = (height: number, hash: Uint8Array): Uint8Array => encode([height, hash])
+/** A status answer's size bound: the head's commit certificate is the evidence for the height it claims. */
+export const MAX_STATUS_BYTES = MAX_CERT_BYTES + 128
 
-export function decodeStatus(bytes: Uint8Array): { height: number; hash: Uint8Array } {
-  const f = expectArray(decodeCanonical(bytes, 128, 'sync status'), 'sync status', 2)
-  return { height: expectUint(f[0], 'sync status height'), hash: expectBytes(f[1], 'sync status hash', HASH_BYTES) }
+export interface SyncStatus {
+  height: number
+  hash: Uint8Array
+  /** The commit certificate of the block at `height`, as the peer stores it (null at genesis). */
+  cert: CommitCertificate | null
+}
+
+export const encodeStatus = (height: number, hash: Uint8Array, cert: Uint8Array | null): Uint8Array => encode([height, hash, cert])
+
+/** An answer of two fields (a peer that sends no certificate) decodes with a null one. */
+export function decodeStatus(bytes: Uint8Array): SyncStatus {
+  const f = expectArray(decodeCanonical(bytes, MAX_STATUS_BYTES, 'sync status'), 'sync status')
+  if (f.length !== 2 && f.length !== 3) throw new RangeError(`sync status: ${f.length} fields`)
+  const cert = f[2] === undefined || f[2] === null ? null : decodeCertificate(expectBytes(f[2], 'sync status certificate'))
+  return { height: expectUint(f[0], 'sync status height'), hash: expectBytes(f[1], 'sync status hash', HASH_BYTES), cert }
 }
 
 export interface RawBlock {

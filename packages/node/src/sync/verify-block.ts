@@ -1,7 +1,8 @@
 import {
-  ValidationError, ZERO_HASH, batchDigest, commitSignBytes, decodeBlockToRebuild, decodeBlockTxs, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, validatorsHash,
-  verifyCommitCertificate, type Block, type CommitCertificate, type Genesis, type ReplicaSignature, type SealedBlock, type SignDomain, type Tx, type TxResult,
+  ValidationError, ZERO_HASH, batchDigest, commitSignBytes, decodeBlockToRebuild, decodeBlockTxs, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
+  verifyCommitCertificate, verifySignature, verifyTx, type Block, type CommitCertificate, type Genesis, type ReplicaSignature, type SealedBlock, type SignDomain, type Tx, type TxResult,
 } from '@vigil/common'
+import { verifyCheckpointCertificate, type CheckpointCertificate } from '@vigil/consensus'
 import type { LedgerStore } from '@vigil/storage'
 import { SIG_BATCH, sharedSigPool, verifiedSet, verifiedTxs, type SigCheck, type SigPool } from '../crypto/index.js'
 import type { BlockExecutor, OrderedBatch } from '../ledger/executor.js'
@@ -22,6 +23,18 @@ interface PoolAnswer {
 }
 
 const nothing = (): boolean => false
+const everyOne = (): boolean => true
+
+/** What a fetched block says of the one before it (see BlockVerifier.linkOf). */
+export interface Link {
+  height: number
+  /** The header hash this block names as its parent. */
+  prevHash: Uint8Array
+  /** This block's own header hash. */
+  hash: Uint8Array
+  /** Whether its certificate binds prevHash: a normal batch's digest covers its parent, a null batch's does not. */
+  certified: boolean
+}
 /** Transactions per signature answer: four pool batches, two per worker on two cores. */
 const SIG_GROUP = 4 * SIG_BATCH
 
@@ -31,6 +44,10 @@ const SIG_GROUP = 4 * SIG_BATCH
  * distinct validator signatures, and re-execution giving exactly the same header (so the same
  * transactions and state root) and body bytes. Nothing from the peer is trusted until all of
  * that holds. Returns the block as this peer rebuilt it, with its encoding, ready to commit.
+ *
+ * A transaction whose signature does not verify refuses the block: an honest quorum never
+ * certifies one, and the certificate binds ids, not signatures, so re-executing it to a failed
+ * result would accept whatever bytes the peer put in place of the signed ones.
  *
  * Signatures, the transactions' and the certificate's, are checked on the signature pool:
  * prepare() starts them as soon as a block arrives, so they run on the other cores while
@@ -123,20 +140,57 @@ export class BlockVerifier {
     if (h.chainId !== this.genesis.chainId) throw new ValidationError(`${at}: chain "${h.chainId}" is not "${this.genesis.chainId}"`)
     if (!equalBytes(h.validatorsHash, this.#domain.validatorsHash)) throw new ValidationError(`${at}: validator set differs from genesis`)
     if (!equalBytes(h.prevHash, head.hash)) throw new ValidationError(`${at}: prevHash ${toHex(h.prevHash)} does not link to our block ${head.height}`)
-    if (cert === null) throw new ValidationError(`${at}: no commit certificate`)
-    if (cert.seq !== h.height || !equalBytes(cert.digest, h.batchDigest)) throw new ValidationError(`${at}: certificate is for another batch`)
     const batch = this.#batchOf(block, cert)
+    // The transactions are the certified batch only if they give its txRoot (the batch digest covers it).
+    if (!equalBytes(txRootOf(block.txs), h.txRoot)) throw new ValidationError(`${at}: transactions do not match txRoot`)
     const checked = await signed
-    verifyCommitCertificate(cert, this.#domain, this.#keys, this.#quorum, checked.commit)
-    const rebuilt = await this.executor.build(batch, block.txs, checked.tx)
+    verifyCommitCertificate(batch.cert, this.#domain, this.#keys, this.#quorum, checked.commit)
+    block.txs.forEach((tx, i) => {
+      if (checked.tx(tx)) return
+      try {
+        verifyTx(tx, this.genesis.chainId)
+      } catch (err) {
+        throw new ValidationError(`${at}: transaction ${toHex(tx.id)} (index ${i}): ${(err as Error).message}`)
+      }
+    })
+    const rebuilt = await this.executor.build(batch, block.txs, everyOne)
     // Equal bytes hold the same header, transactions and results; anything else is refused, saying where.
     if (!equalBytes(rebuilt.bytes, raw.block)) throw disagreement(at, decodeBlockToRebuild(raw.block), rebuilt.block)
-    return { sealed: rebuilt, cert }
+    return { sealed: rebuilt, cert: batch.cert }
   }
 
-  /** The batch the certificate signed: a normal batch on our head, or a null batch (view-change hole). */
-  #batchOf(block: Pick<Block, 'header' | 'txs'>, cert: CommitCertificate): OrderedBatch {
+  /**
+   * What a fetched block vouches for the one before it, checked without executing it (the block
+   * before must be accepted first): its certificate is a quorum's, for this block's batch, and
+   * its prevHash is inside what that certificate signs unless it is a null batch. Block sync
+   * stores a block once the next one links to it this way (or something else covers it, see BlockSync).
+   * Throws a ValidationError if the block or its certificate is not sound.
+   */
+  async linkOf({ decoded, signed }: PreparedBlock): Promise<Link> {
+    if (decoded instanceof Error) throw decoded
+    const batch = this.#batchOf(decoded.block, decoded.cert)
+    verifyCommitCertificate(batch.cert, this.#domain, this.#keys, this.#quorum, (await signed).commit)
+    const h = decoded.block.header
+    return { height: h.height, prevHash: h.prevHash, hash: headerHash(h), certified: batch.parent !== null }
+  }
+
+  /** Throws unless a quorum of validators signed the height claimed with `cert` (what a peer's status offers as evidence). */
+  checkClaim(height: number, cert: CommitCertificate | null): void {
+    if (cert === null) throw new ValidationError(`height ${height}: no certificate`)
+    if (cert.seq !== height) throw new ValidationError(`height ${height}: the certificate is for seq ${cert.seq}`)
+    verifyCommitCertificate(cert, this.#domain, this.#keys, this.#quorum)
+  }
+
+  /** Throws unless a quorum of validators signed this stable checkpoint. */
+  checkCheckpoint(c: CheckpointCertificate): void {
+    verifyCheckpointCertificate(c, this.#domain, this.#keys.length, (i, bytes, sig) => verifySignature(this.#keys[i]!, bytes, sig))
+  }
+
+  /** The batch the certificate signed: a normal batch on its parent, or a null batch (view-change hole). */
+  #batchOf(block: Pick<Block, 'header' | 'txs'>, cert: CommitCertificate | null): OrderedBatch & { cert: CommitCertificate } {
     const h = block.header
+    if (cert === null) throw new ValidationError(`block ${h.height}: no commit certificate`)
+    if (cert.seq !== h.height || !equalBytes(cert.digest, h.batchDigest)) throw new ValidationError(`block ${h.height}: certificate is for another batch`)
     const base = { seq: h.height, digest: h.batchDigest, cert }
     if (equalBytes(batchDigest(h.time, h.prevHash, h.txRoot, this.genesis.protocol), h.batchDigest)) return { ...base, time: h.time, parent: h.prevHash }
     if (block.txs.length === 0 && equalBytes(batchDigest(0, null, ZERO_HASH, this.genesis.protocol), h.batchDigest)) return { ...base, time: 0, parent: null }
@@ -150,9 +204,7 @@ function disagreement(at: string, block: Block, rebuilt: Block): ValidationError
   const r = rebuilt.header
   // Same header but other body bytes (altered results, re-signed transactions): the peer lied.
   if (equalBytes(headerHash(r), headerHash(h))) return new ValidationError(`${at}: block body differs from its re-execution`)
-  // The transactions are the certified batch only if they give its txRoot (the batch digest covers it).
-  if (!equalBytes(r.txRoot, h.txRoot)) return new ValidationError(`${at}: transactions do not match txRoot`)
-  // Name the first transaction whose outcome differs (e.g. an altered signature now fails).
+  // Name the first transaction whose outcome differs.
   const i = rebuilt.results.findIndex((x, k) => x.code !== block.results[k]?.code || x.error !== block.results[k]?.error)
   if (i >= 0) return new ValidationError(`${at}: transaction ${toHex(block.txs[i]!.id)} (index ${i}) re-executes to ${outcome(rebuilt.results[i]!)}, the block records ${outcome(block.results[i]!)}`)
   const what = equalBytes(r.stateRoot, h.stateRoot) ? 'results or header fields' : `state root (ours ${toHex(r.stateRoot)}, block's ${toHex(h.stateRoot)})`
