@@ -77,7 +77,7 @@ export class Replica {
   private readonly f: number
   /** PREPARE and COMMIT quorum: quorumSize(n) (tests may plant a bug here). */
   private readonly quorum: number
-  /** VIEW-CHANGE and CHECKPOINT quorum: always quorumSize(n). */
+  /** VIEW-CHANGE and CHECKPOINT quorum: quorumSize(n) too (a planted wrong quorum size applies to every certificate). */
   private readonly fullQuorum: number
   private readonly p: ConsensusParams
   private readonly d: SignDomain
@@ -141,6 +141,8 @@ export class Replica {
   private readonly missing = new Map<number, MissingBatch>()
   /** FETCHes answered per peer in the current retransmission period. */
   private readonly answered = new Map<number, number>()
+  /** When each peer's STATUS was last answered. */
+  private readonly helpedAt = new Map<number, number>()
 
   private out: Ready = emptyReady()
 
@@ -149,7 +151,7 @@ export class Replica {
     this.id = cfg.id
     this.n = cfg.n
     this.f = faultTolerance(cfg.n)
-    this.fullQuorum = quorumSize(cfg.n)
+    this.fullQuorum = cfg.unsafeQuorumOverride ?? quorumSize(cfg.n)
     this.quorum = cfg.unsafeQuorumOverride ?? this.fullQuorum
     this.exactViewTimer = cfg.unsafeExactViewTimer === true
     this.p = cfg.params
@@ -805,6 +807,11 @@ export class Replica {
 
   private onStatus(from: number, m: Status): void {
     if (!this.helps(from)) return
+    // An honest peer sends STATUS once per retransmission period: answering more often (half a
+    // period allows for network jitter) would turn a flood of small STATUS into a flood of batches.
+    const answered = this.helpedAt.get(from)
+    if (answered !== undefined && this.now - answered < this.retransmitMs / 2) return this.drop('status: this peer was answered less than half a retransmission period ago')
+    this.helpedAt.set(from, this.now)
     if (m.view < this.view && !this.changing && this.newView !== null) this.send(from, this.newView)
     if (m.lastExecuted < this.low) {
       this.send(from, { type: 'stable', cert: this.stable })

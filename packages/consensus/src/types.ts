@@ -39,7 +39,10 @@ export interface ReplicaConfig {
    * (the node checks the tx signature and that `id` is the tx id). Default: accept.
    */
   validateRequest?: (r: Request) => boolean
-  /** TESTS ONLY: replaces the quorum of PREPARE and COMMIT, to show the simulator catches the bug. */
+  /**
+   * TESTS ONLY: replaces the quorum of every certificate (PREPARE, COMMIT, CHECKPOINT, VIEW-CHANGE),
+   * as a wrong quorumSize would, to show the simulator catches the bug.
+   */
   unsafeQuorumOverride?: number
   /**
    * TESTS ONLY: the view-change timer starts on a quorum of VIEW-CHANGEs for exactly the target

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { runBench } from './bench.js'
+import { LIVENESS_KINDS, type FailureKind } from './checker.js'
 import { runSimulation, type SimResult } from './simulation.js'
 
 /**
@@ -8,7 +9,9 @@ import { runSimulation, type SimResult } from './simulation.js'
  * and exits non-zero on any safety or liveness failure, printing how to replay it.
  * `--bench`: ordering throughput of the core alone.
  */
-const USAGE = 'usage: sim [--seeds N] [--seed S] [--replicas 4|7|10|13] [--byzantine B] [--verbose] | --bench'
+const USAGE = 'usage: sim [--seeds N] [--seed S] [--replicas 4..64] [--byzantine B] [--verbose] | --bench'
+const MIN_REPLICAS = 4
+const MAX_REPLICAS = 64
 
 function int(v: string | undefined, name: string, fallback?: number): number | undefined {
   if (v === undefined) return fallback
@@ -25,7 +28,7 @@ function report(r: SimResult): void {
   const faulty = r.byzantine.map((b) => `r${b.replica}:${b.kinds.join('+')}`).join(' ') || 'none'
   console.log(`\nFAIL seed ${r.seed}: ${f.kind}: ${f.detail}`)
   console.log(`  n=${r.n} byzantine=${faulty} requests=${r.requests} at ${r.simTimeMs} ms simulated`)
-  console.log(`  replay: pnpm --filter @vigil/consensus sim --seeds 1 --seed ${r.seed} --replicas ${r.n} --byzantine ${r.byzantine.length}`)
+  console.log(`  replay: npm run sim -- --seeds 1 --seed ${r.seed} --replicas ${r.n} --byzantine ${r.byzantine.length}`)
   console.log(`  last ${f.trace.length} events:`)
   for (const line of f.trace) console.log(`    ${line}`)
 }
@@ -42,13 +45,14 @@ function main(): void {
   const seeds = int(values.seeds, 'seeds', 100)!
   const first = int(values.seed, 'seed', 1)!
   const n = int(values.replicas, 'replicas')
-  if (n !== undefined && n < 4) {
-    console.error(`--replicas must be at least 4\n${USAGE}`)
+  if (n !== undefined && (n < MIN_REPLICAS || n > MAX_REPLICAS)) {
+    console.error(`--replicas must be from ${MIN_REPLICAS} to ${MAX_REPLICAS}\n${USAGE}`)
     process.exit(2)
   }
   const byzantine = int(values.byzantine, 'byzantine')
   const started = performance.now()
   const totals = { messages: 0, views: 0, transfers: 0, restarts: 0, safety: 0, liveness: 0 }
+  const byKind = new Map<FailureKind, number>()
   for (let i = 0; i < seeds; i++) {
     const r = runSimulation({ seed: first + i, n, byzantine })
     totals.messages += r.messages
@@ -58,8 +62,9 @@ function main(): void {
     if (values.verbose) console.log(`seed ${r.seed}: n=${r.n} byzantine=${r.byzantine.length} requests=${r.requests} messages=${r.messages} views=${r.views} ${r.failure ? `FAIL ${r.failure.kind}` : 'ok'}`)
     if ((i + 1) % 1000 === 0) console.error(`... ${i + 1} seeds, ${totals.safety} safety violations, ${totals.liveness} liveness failures, ${((performance.now() - started) / 1000).toFixed(0)} s`)
     if (r.failure === null) continue
-    if (r.failure.kind === 'liveness') totals.liveness++
+    if (LIVENESS_KINDS.has(r.failure.kind)) totals.liveness++
     else totals.safety++
+    byKind.set(r.failure.kind, (byKind.get(r.failure.kind) ?? 0) + 1)
     report(r)
   }
   const secs = (performance.now() - started) / 1000
@@ -70,6 +75,7 @@ function main(): void {
   console.log(`restarts:           ${totals.restarts}`)
   console.log(`safety violations:  ${totals.safety}`)
   console.log(`liveness failures:  ${totals.liveness}`)
+  for (const [kind, count] of [...byKind].sort()) console.log(`  ${kind}: ${count}`)
   console.log(`time taken:         ${secs.toFixed(1)} s`)
   if (totals.safety + totals.liveness > 0) process.exitCode = 1
 }

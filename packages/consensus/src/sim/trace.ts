@@ -29,22 +29,26 @@ export function describeBytes(bytes: Uint8Array): string {
   }
 }
 
-/** The last `size` events of a run, formatted only when a failure is reported. */
+/**
+ * The last `size` events of a run, formatted only when a failure is reported. The time is taken
+ * when the event is added; `line` must read only what does not change afterwards.
+ */
 export class Trace {
-  private readonly ring: Array<() => string> = []
+  private readonly ring: Array<{ at: number; line: () => string }> = []
   private next = 0
 
   constructor(private readonly size: number) {}
 
-  add(line: () => string): void {
+  add(at: number, line: () => string): void {
     if (this.size === 0) return
-    if (this.ring.length < this.size) this.ring.push(line)
-    else this.ring[this.next] = line
+    const e = { at, line }
+    if (this.ring.length < this.size) this.ring.push(e)
+    else this.ring[this.next] = e
     this.next = (this.next + 1) % this.size
   }
 
   lines(): string[] {
     const ordered = this.ring.length < this.size ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)]
-    return ordered.map((f) => f())
+    return ordered.map((e) => `${e.at} ${e.line()}`)
   }
 }
