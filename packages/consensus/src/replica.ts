@@ -75,10 +75,8 @@ export class Replica {
   private readonly id: number
   private readonly n: number
   private readonly f: number
-  /** PREPARE and COMMIT quorum: quorumSize(n) (tests may plant a bug here). */
+  /** Of every certificate (PREPARE, COMMIT, CHECKPOINT, VIEW-CHANGE): quorumSize(n); tests may plant a wrong one. */
   private readonly quorum: number
-  /** VIEW-CHANGE and CHECKPOINT quorum: quorumSize(n) too (a planted wrong quorum size applies to every certificate). */
-  private readonly fullQuorum: number
   private readonly p: ConsensusParams
   private readonly d: SignDomain
   private readonly crypto: ReplicaCrypto
@@ -151,8 +149,7 @@ export class Replica {
     this.id = cfg.id
     this.n = cfg.n
     this.f = faultTolerance(cfg.n)
-    this.fullQuorum = cfg.unsafeQuorumOverride ?? quorumSize(cfg.n)
-    this.quorum = cfg.unsafeQuorumOverride ?? this.fullQuorum
+    this.quorum = cfg.unsafeQuorumOverride ?? quorumSize(cfg.n)
     this.exactViewTimer = cfg.unsafeExactViewTimer === true
     this.p = cfg.params
     this.d = cfg.domain
@@ -162,7 +159,7 @@ export class Replica {
     this.checkpoints = new CheckpointVotes(Math.floor(cfg.params.watermarkWindow / cfg.params.checkpointInterval) + 2)
     this.rules = {
       domain: cfg.domain, n: cfg.n, checkpointInterval: cfg.params.checkpointInterval, watermarkWindow: cfg.params.watermarkWindow,
-      preparedQuorum: this.quorum, quorum: this.fullQuorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
+      quorum: this.quorum, verify: (r, b, s) => cfg.crypto.verify(r, b, s),
     }
     if (restored !== undefined && restored.length > 0) this.restore(parseRecords(restored))
   }
@@ -726,13 +723,13 @@ export class Replica {
     const c = m.cert
     if (c.seq <= this.low) return this.drop(`stable ${c.seq}: below the low watermark`)
     if (c.seq % this.p.checkpointInterval !== 0) return this.drop(`stable ${c.seq}: not at a checkpoint interval`)
-    const err = checkpointCertError(c, this.d, this.n, this.rules.verify, this.fullQuorum)
+    const err = checkpointCertError(c, this.d, this.n, this.rules.verify, this.quorum)
     if (err !== null) return this.drop(`stable ${c.seq}: ${err}`)
     this.onStableCert(c)
   }
 
   private tryStable(seq: number): void {
-    const cert = this.checkpoints.certificate(seq, this.fullQuorum)
+    const cert = this.checkpoints.certificate(seq, this.quorum)
     if (cert !== null) this.onStableCert(cert)
   }
 
@@ -896,11 +893,11 @@ export class Replica {
     // higher view (at most f of them, or the rule above applies) never come back to the target, so
     // counting only the target's own VIEW-CHANGEs can leave everyone waiting (docs/design.md).
     const towards = all.filter((v) => (this.exactViewTimer ? v.msg.view === this.target : v.msg.view >= this.target)).length
-    if (towards >= this.fullQuorum) this.vcDeadline ??= this.now + this.timeout()
+    if (towards >= this.quorum) this.vcDeadline ??= this.now + this.timeout()
     if (this.primaryOf(this.target) !== this.id) return
     const votes = all.filter((v) => v.msg.view === this.target).sort((a, b) => a.msg.replica - b.msg.replica)
-    if (votes.length < this.fullQuorum) return
-    const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes, this.fullQuorum)
+    if (votes.length < this.quorum) return
+    const { msg, entries, checkpoint } = buildNewView(this.d, this.crypto, this.target, votes, this.quorum)
     this.send('all', msg)
     this.installNewView(msg, entries.map((e, i) => ({ ...e, sig: msg.pre[i]!.sig })), checkpoint)
   }

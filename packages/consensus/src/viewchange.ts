@@ -9,9 +9,7 @@ export interface ViewChangeRules {
   n: number
   checkpointInterval: number
   watermarkWindow: number
-  /** Signatures in a prepared certificate (quorumSize). */
-  preparedQuorum: number
-  /** VIEW-CHANGEs in a NEW-VIEW and signatures in a checkpoint certificate (quorumSize). */
+  /** Signatures in a prepared or checkpoint certificate, and VIEW-CHANGEs in a NEW-VIEW (quorumSize). */
   quorum: number
   verify: Verify
 }
@@ -50,7 +48,7 @@ export function viewChangeError(r: ViewChangeRules, vc: DigestedViewChange): str
     if (p.seq <= prev) return 'view-change prepared certificates are not in increasing sequence order above the checkpoint'
     if (p.seq > cp.seq + r.watermarkWindow) return `view-change prepared certificate ${p.seq} is outside the watermarks`
     if (p.view >= m.view) return `view-change prepared certificate ${p.seq} is not from an earlier view`
-    const err = preparedCertError(p, r.domain, r.n, r.verify, r.preparedQuorum)
+    const err = preparedCertError(p, r.domain, r.n, r.verify, r.quorum)
     if (err !== null) return `view-change prepared certificate ${p.seq}: ${err}`
     prev = p.seq
   }
