@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Signer, generateKeyPair, signTx, decodeTx } from '@vigil/common'
+import { Signer, encode, generateKeyPair, signTx, decodeTx, txSignBytes } from '@vigil/common'
 import { SigPool, SIG_BATCH, verifiedTxs } from '../src/crypto/index.js'
 
 const signer = new Signer(generateKeyPair())
@@ -24,14 +24,18 @@ test('the pool verifies batches across workers and flags each bad check', async 
   }
 })
 
-test('verifiedTxs trusts only checked transactions of the chain', async () => {
+test('verifiedTxs trusts only checked transactions of the chain, in its format', async () => {
   const pool = new SigPool(1)
   try {
     const good = tx(1)
     const forged = { ...tx(2), sig: new Uint8Array(64) }
     const other = decodeTx(signTx({ chainId: 'c2', signer: signer.publicKey, instance: 'kv', method: 'put', args: {}, nonce: 'o' }, signer).bytes)
-    const verified = await verifiedTxs(pool, [good, forged, other], 'c1')
-    assert.deepEqual([good, forged, other].map(verified), [true, false, false])
+    // Validly signed, but in format 1: on a protocol-2 chain verifyTx refuses it, so the pool must not vouch for it.
+    const b = tx(3).body
+    const formatOne = decodeTx(encode([1, b.chainId, b.signer, b.instance, b.method, b.args, b.nonce, signer.sign(txSignBytes(b, 1))]))
+    const verified = await verifiedTxs(pool, [good, forged, other, formatOne], 'c1', 2)
+    assert.deepEqual([good, forged, other, formatOne].map(verified), [true, false, false, false])
+    assert.equal((await verifiedTxs(pool, [formatOne], 'c1', 1))(formatOne), true)
   } finally {
     await pool.close()
   }

@@ -1,4 +1,4 @@
-import type { Tx } from '@vigil/common'
+import type { Tx, TxVersion } from '@vigil/common'
 import type { SigCheck } from './sig-batch.js'
 import type { SigPool } from './sig-pool.js'
 
@@ -18,10 +18,11 @@ export async function verifiedSet<T>(pool: SigPool, items: readonly T[], checks:
 }
 
 /**
- * The `verified` predicate BlockExecutor.build takes: true only for a transaction of `chainId`
- * whose signature the pool verified; the executor checks any other itself (and refuses it if it is bad).
+ * The `verified` predicate BlockExecutor.build takes: true only for a transaction of `chainId`, in
+ * the chain's format `version`, whose signature the pool verified: exactly what verifyTx accepts.
+ * The executor checks any other itself (and refuses it if it is bad).
  */
-export function verifiedTxs(pool: SigPool, txs: readonly Tx[], chainId: string): Promise<(tx: Tx) => boolean> {
-  const mine = txs.filter((t) => t.body.chainId === chainId)
+export function verifiedTxs(pool: SigPool, txs: readonly Tx[], chainId: string, version: TxVersion): Promise<(tx: Tx) => boolean> {
+  const mine = txs.filter((t) => t.body.chainId === chainId && t.version === version)
   return verifiedSet(pool, mine, mine.map(txCheck))
 }

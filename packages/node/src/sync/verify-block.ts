@@ -1,6 +1,6 @@
 import {
   ValidationError, ZERO_HASH, batchDigest, commitSignBytes, decodeBlockToRebuild, decodeBlockTxs, decodeCertificate, equalBytes, headerHash, quorumSize, toHex, txRootOf, validatorsHash,
-  verifyCommitCertificate, verifySignature, verifyTx, type Block, type CommitCertificate, type Genesis, type ReplicaSignature, type SealedBlock, type SignDomain, type Tx, type TxResult,
+  txVersionOf, verifyCommitCertificate, verifySignature, verifyTx, type TxVersion, type Block, type CommitCertificate, type Genesis, type ReplicaSignature, type SealedBlock, type SignDomain, type Tx, type TxResult,
 } from '@vigil/common'
 import { verifyCheckpointCertificate, type CheckpointCertificate } from '@vigil/consensus'
 import type { LedgerStore } from '@vigil/storage'
@@ -45,9 +45,9 @@ const SIG_GROUP = 4 * SIG_BATCH
  * transactions and state root) and body bytes. Nothing from the peer is trusted until all of
  * that holds. Returns the block as this peer rebuilt it, with its encoding, ready to commit.
  *
- * A transaction whose signature does not verify refuses the block: an honest quorum never
- * certifies one, and the certificate binds ids, not signatures, so re-executing it to a failed
- * result would accept whatever bytes the peer put in place of the signed ones.
+ * A transaction whose signature does not verify, or of another format than the chain's, refuses
+ * the block: an honest quorum never certifies one, so re-executing it to a failed result would
+ * record bytes nobody signed (under protocol 1, whose ids left signatures out, in place of signed ones).
  *
  * Signatures, the transactions' and the certificate's, are checked on the signature pool:
  * prepare() starts them as soon as a block arrives, so they run on the other cores while
@@ -57,6 +57,7 @@ export class BlockVerifier {
   readonly #keys: Uint8Array[]
   readonly #quorum: number
   readonly #domain: SignDomain
+  readonly #txVersion: TxVersion
 
   constructor(
     private readonly genesis: Genesis,
@@ -67,6 +68,7 @@ export class BlockVerifier {
     this.#keys = genesis.validators.map((v) => v.publicKey)
     this.#quorum = quorumSize(genesis.validators.length)
     this.#domain = { chainId: genesis.chainId, validatorsHash: validatorsHash(genesis.validators) }
+    this.#txVersion = txVersionOf(genesis.protocol)
   }
 
   /** Decodes a block and starts its signature checks; never throws. */
@@ -122,7 +124,7 @@ export class BlockVerifier {
 
   async #answer(txs: readonly Tx[], commits: readonly ReplicaSignature[], checks: readonly SigCheck[]): Promise<PoolAnswer> {
     const [tx, commit] = await Promise.all([
-      txs.length === 0 ? nothing : verifiedTxs(this.pool, txs, this.genesis.chainId),
+      txs.length === 0 ? nothing : verifiedTxs(this.pool, txs, this.genesis.chainId, this.#txVersion),
       commits.length === 0 ? nothing : verifiedSet(this.pool, commits, checks),
     ])
     return { tx, commit }
@@ -148,7 +150,7 @@ export class BlockVerifier {
     block.txs.forEach((tx, i) => {
       if (checked.tx(tx)) return
       try {
-        verifyTx(tx, this.genesis.chainId)
+        verifyTx(tx, this.genesis.chainId, this.#txVersion)
       } catch (err) {
         throw new ValidationError(`${at}: transaction ${toHex(tx.id)} (index ${i}): ${(err as Error).message}`)
       }
